@@ -1,0 +1,1 @@
+// WebChannel: the web chat widget adapter and its static files.

@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+//
+// Intake: an omnichannel intake message broker for city 12345 service platforms.
+// No Swift package dependencies: Foundation, Dispatch, Glibc, Synchronization and the system
+// OpenSSL (through the COpenSSL system-library target) only.
+//
+// Dependencies point one way:
+//   IntakeJSON, IntakeCrypto, IntakeTelemetry ← IntakeCore ← IntakeStore
+//   IntakeWire ← IntakeNet ← IntakeServer ← intake, intake-bench
+//   Channels/* translate channel formats to the Envelope of IntakeCore; they own no sockets.
+import PackageDescription
+
+
+let package = Package(
+    name: "Intake",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "intake", targets: ["intake"]),
+        .executable(name: "intake-bench", targets: ["IntakeBench"]),
+    ],
+    targets: [
+        // MARK: system glue
+        .target(name: "CIntakeLinux", path: "Sources/CIntakeLinux"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev", "pkg-config"])]),
+
+        // MARK: leaves
+        .target(name: "IntakeJSON"),
+        .target(name: "IntakeCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "IntakeTelemetry"),
+
+        // MARK: domain and storage
+        .target(name: "IntakeCore", dependencies: ["IntakeJSON"]),
+        .target(name: "IntakeStore", dependencies: ["IntakeCore", "IntakeTelemetry", "CIntakeLinux"]),
+
+        // MARK: network
+        .target(name: "IntakeWire", dependencies: ["IntakeJSON", "IntakeCrypto"]),
+        .target(name: "IntakeNet", dependencies: ["CIntakeLinux", "IntakeTelemetry"]),
+
+        // MARK: channels (adapters translate; they own no sockets)
+        .target(name: "WebChannel", dependencies: ["IntakeCore", "IntakeJSON"], path: "Channels/Web",
+                exclude: ["README.md"], resources: [.copy("widget")]),
+
+        // MARK: wiring and executables
+        .target(name: "IntakeServer", dependencies: [
+            "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
+            "IntakeCrypto", "IntakeJSON", "WebChannel",
+        ]),
+        .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
+        .executableTarget(name: "IntakeBench", dependencies: [
+            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux",
+        ]),
+        .target(name: "IntakeTestSupport", dependencies: ["IntakeWire", "IntakeNet", "IntakeJSON", "CIntakeLinux"]),
+
+        // MARK: tests
+        .testTarget(name: "IntakeJSONTests", dependencies: ["IntakeJSON"]),
+        .testTarget(name: "IntakeCryptoTests", dependencies: ["IntakeCrypto"]),
+        .testTarget(name: "IntakeWireTests", dependencies: ["IntakeWire", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// IntakeNet: sockets, epoll event loops and connections with bounded buffers.
+import CIntakeLinux

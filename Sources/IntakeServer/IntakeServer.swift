@@ -1,0 +1,1 @@
+// IntakeServer: wiring of loops, codecs, store and domain.

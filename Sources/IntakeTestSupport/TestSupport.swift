@@ -1,0 +1,1 @@
+// IntakeTestSupport: helpers shared by the test targets.

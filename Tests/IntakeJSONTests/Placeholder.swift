@@ -1,0 +1,3 @@
+import Testing
+import IntakeJSON
+@Test func IntakeJSONBuilds() { #expect(Bool(true)) }

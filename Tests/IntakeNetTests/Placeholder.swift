@@ -1,0 +1,3 @@
+import Testing
+@testable import IntakeNet
+@Test func IntakeNetBuilds() { #expect(Bool(true)) }

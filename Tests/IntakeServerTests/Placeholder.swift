@@ -1,0 +1,3 @@
+import Testing
+@testable import IntakeServer
+@Test func IntakeServerBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import IntakeStore
+@Test func IntakeStoreBuilds() { #expect(Bool(true)) }

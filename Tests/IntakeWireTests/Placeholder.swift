@@ -1,0 +1,3 @@
+import Testing
+@testable import IntakeWire
+@Test func IntakeWireBuilds() { #expect(Bool(true)) }
