@@ -1,0 +1,274 @@
+// IntakeNet: one accepted TCP connection with a bounded outbound buffer.
+// Owned by its event loop's thread: every method must be called there. Bytes read are lent to
+// the handler for the duration of one call (from the loop's shared read buffer); bytes written
+// are appended to the outbound buffer and flushed after the current event.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CIntakeLinux
+import IntakeTelemetry
+
+/// What a connection speaks, for metrics (`intake_connections{kind}`) and limits.
+public struct ConnectionKind: Sendable, Hashable {
+    public let label: String
+    public init(_ label: String) { self.label = label }
+    public static let http = ConnectionKind("http")
+    public static let tcp = ConnectionKind("tcp")
+    public static let widget = ConnectionKind("ws_widget")
+    public static let agent = ConnectionKind("ws_agent")
+    public static let ops = ConnectionKind("ws_ops")
+    public static let websocket = ConnectionKind("ws")
+
+    var gauge: Gauge {
+        MetricsRegistry.shared.gauge("intake_connections", help: "Open client connections by kind.", labels: ["kind": label])
+    }
+}
+
+/// Why a connection closed.
+public enum CloseReason: Sendable, Equatable {
+    case local, peerClosed, idle, slowConsumer, shutdown, protocolError, limit
+    case error(IOError)
+}
+
+/// Per-connection limits and the loops' sweep period, shared by all connections of a group.
+public struct ConnectionLimits: Sendable {
+    /// Over this many pending outbound bytes the connection stops reading from its peer.
+    public var highWaterBytes = 256 * 1024
+    /// Over this many pending outbound bytes the connection is cut off at once.
+    public var maxOutboundBytes = 8 * 1024 * 1024
+    /// A consumer that stays over the high-water mark this long is cut off.
+    public var slowConsumerGraceNanos: UInt64 = 10_000_000_000
+    /// How long a closing connection waits for its peer's EOF after our last byte.
+    public var lingerNanos: UInt64 = 2_000_000_000
+    /// How often each loop checks idle and slow connections.
+    public var sweepIntervalNanos: UInt64 = 1_000_000_000
+    /// Most open connections in the whole group (0 = no limit).
+    public var maxConnections = 0
+    public init() {}
+}
+
+/// The protocol logic on top of a connection (HTTP, WebSocket, NDJSON). Loop thread only.
+public protocol ConnectionHandler: AnyObject {
+    /// The connection has been registered with its loop.
+    func connectionDidOpen(_ c: Connection)
+    /// Bytes arrived; they are valid only during this call.
+    func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer)
+    /// The connection is closed; release what refers to it.
+    func connectionDidClose(_ c: Connection, reason: CloseReason)
+    /// The server is shutting down: finish what is in flight and close soon.
+    func connectionShouldClose(_ c: Connection)
+    /// Called once per sweep interval: check timeouts here.
+    func connectionTick(_ c: Connection, now: UInt64)
+    /// The outbound buffer went back under the high-water mark.
+    func connectionDidDrain(_ c: Connection)
+}
+
+extension ConnectionHandler {
+    public func connectionDidOpen(_ c: Connection) {}
+    public func connectionShouldClose(_ c: Connection) { c.closeAfterFlush() }
+    public func connectionTick(_ c: Connection, now: UInt64) {}
+    public func connectionDidDrain(_ c: Connection) {}
+}
+
+/// An accepted, non-blocking TCP connection registered with one loop.
+public final class Connection {
+    public let fd: Int32
+    /// Unique within the process.
+    public let id: UInt64
+    public unowned let loop: EventLoop
+    public var handler: ConnectionHandler?
+    /// Changing the kind moves the connection between `intake_connections` series.
+    public var kind: ConnectionKind {
+        didSet { if kind != oldValue, state != .closed { oldValue.gauge.decrement(); kind.gauge.increment() } }
+    }
+    /// Monotonic time of the last byte read, in nanoseconds.
+    public private(set) var lastReadNanos: UInt64
+
+    enum State { case open, closing, lingering, closed }
+    private(set) var state = State.open
+    let generation: UInt32
+    var interest: UInt32 = CIL_EPOLLIN
+    var flushQueued = false
+    private var out: [UInt8] = []
+    private var outStart = 0
+    private var readPaused = false
+    private var overHighWaterSince: UInt64 = 0
+    private var lingerUntil: UInt64 = 0
+
+    init(fd: Int32, id: UInt64, loop: EventLoop, kind: ConnectionKind) {
+        self.fd = fd
+        self.id = id
+        self.loop = loop
+        self.kind = kind
+        generation = UInt32(truncatingIfNeeded: id) | 1  // never 0: 0 marks the loop's own fds
+        lastReadNanos = cil_monotonic_nanos()
+        kind.gauge.increment()
+    }
+
+    /// True until the connection is closed or closing.
+    public var isOpen: Bool { state == .open }
+    /// Bytes written but not yet accepted by the kernel.
+    public var pendingOutboundBytes: Int { out.count - outStart }
+    /// The peer's IP address, read from the socket.
+    public var peerAddress: String { IntakeNet.peerAddress(fd) }
+
+    // MARK: - Writing
+
+    /// Queues bytes for the peer; they are flushed after the current event.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .open else { return }
+        out.append(contentsOf: bytes)
+        afterAppend()
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        guard state == .open else { return }
+        out.append(contentsOf: bytes)
+        afterAppend()
+    }
+
+    /// Lets an encoder append straight into the outbound buffer (no intermediate copy).
+    public func writeWith(_ body: (inout [UInt8]) -> Void) {
+        guard state == .open else { return }
+        body(&out)
+        afterAppend()
+    }
+
+    private func afterAppend() {
+        loop.markNeedsFlush(self)
+        let pending = out.count - outStart
+        if pending > loop.limits.highWaterBytes {
+            if pending > loop.limits.maxOutboundBytes {
+                Log.warning("slow consumer cut off", ["conn": .int(Int(id)), "kind": .string(kind.label), "pendingBytes": .int(pending)])
+                slowConsumerCounter.increment()
+                abort(reason: .slowConsumer)
+                return
+            }
+            if !readPaused {
+                readPaused = true
+                overHighWaterSince = cil_monotonic_nanos()
+                setInterest(interest & ~CIL_EPOLLIN)
+            }
+        }
+    }
+
+    /// Writes as much as the kernel takes now.
+    func flush() {
+        guard state != .closed, outStart < out.count else { return }
+        let (n, err) = out.withUnsafeBytes { p in
+            retryingEINTR { cil_send(fd, p.baseAddress! + outStart, UInt(p.count - outStart)) }
+        }
+        if n < 0 {
+            if err == EAGAIN || err == EWOULDBLOCK { setInterest(interest | CIL_EPOLLOUT); return }
+            abort(reason: err == EPIPE || err == ECONNRESET ? .peerClosed : .error(IOError("send", errno: err)))
+            return
+        }
+        outStart += n
+        if outStart == out.count {
+            // Drained: keep a small buffer for the next reply, give a big one back.
+            if out.capacity > 16 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
+            outStart = 0
+            if interest & CIL_EPOLLOUT != 0 { setInterest(interest & ~CIL_EPOLLOUT) }
+            if readPaused { resumeReading() }
+            if state == .closing { beginLinger() }
+        } else {
+            if outStart > 64 * 1024 && outStart * 2 > out.count {
+                out.removeSubrange(0..<outStart)
+                outStart = 0
+            }
+            setInterest(interest | CIL_EPOLLOUT)
+            if readPaused, out.count - outStart <= loop.limits.highWaterBytes / 2 { resumeReading() }
+        }
+    }
+
+    private func resumeReading() {
+        readPaused = false
+        overHighWaterSince = 0
+        if state == .open || state == .lingering { setInterest(interest | CIL_EPOLLIN) }
+        handler?.connectionDidDrain(self)
+    }
+
+    private func setInterest(_ new: UInt32) {
+        guard new != interest, state != .closed else { return }
+        interest = new
+        loop.updateInterest(self)
+    }
+
+    // MARK: - Closing
+
+    /// Stops reading, flushes what is queued, then closes (with a short linger for the
+    /// peer's EOF so that our last bytes are not lost to a reset).
+    public func closeAfterFlush() {
+        guard state == .open else { return }
+        state = .closing
+        if out.count == outStart { beginLinger() } else { loop.markNeedsFlush(self) }
+    }
+
+    private func beginLinger() {
+        state = .lingering
+        shutdown(fd, Int32(SHUT_WR))
+        lingerUntil = cil_monotonic_nanos() &+ loop.limits.lingerNanos
+        setInterest(CIL_EPOLLIN)
+    }
+
+    /// Closes now, dropping anything not yet written.
+    public func abort(reason: CloseReason) {
+        guard state != .closed else { return }
+        state = .closed
+        close(fd)  // also removes it from the epoll set
+        loop.forget(self)
+        kind.gauge.decrement()
+        let h = handler
+        handler = nil  // breaks the handler ↔ connection cycle
+        h?.connectionDidClose(self, reason: reason)
+        out = []
+    }
+
+    // MARK: - Events from the loop
+
+    func handleEvents(_ events: UInt32) {
+        if events & CIL_EPOLLOUT != 0 { flush() }
+        if events & CIL_EPOLLIN != 0 {
+            readOnce()
+        } else if events & (CIL_EPOLLERR | CIL_EPOLLHUP) != 0 {
+            abort(reason: .peerClosed)
+        }
+    }
+
+    private func readOnce() {
+        guard state != .closed else { return }
+        let buf = loop.readBuffer
+        let (n, err) = retryingEINTR { read(fd, buf.baseAddress, buf.count) }
+        if n > 0 {
+            lastReadNanos = cil_monotonic_nanos()
+            if state == .lingering { return }  // discarding until the peer's EOF
+            if state == .closing { return }
+            handler?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            if flushQueued { flush() }
+        } else if n == 0 {
+            abort(reason: state == .lingering ? .local : .peerClosed)
+        } else if err != EAGAIN && err != EWOULDBLOCK {
+            abort(reason: err == ECONNRESET ? .peerClosed : .error(IOError("read", errno: err)))
+        }
+    }
+
+    func tick(now: UInt64) {
+        switch state {
+        case .closed: return
+        case .lingering:
+            if now >= lingerUntil { abort(reason: .local) }
+            return
+        case .open, .closing:
+            if readPaused, overHighWaterSince != 0, now &- overHighWaterSince > loop.limits.slowConsumerGraceNanos {
+                Log.warning("slow consumer cut off", ["conn": .int(Int(id)), "kind": .string(kind.label), "pendingBytes": .int(pendingOutboundBytes)])
+                slowConsumerCounter.increment()
+                abort(reason: .slowConsumer)
+                return
+            }
+            handler?.connectionTick(self, now: now)
+        }
+    }
+}
+
+let slowConsumerCounter = MetricsRegistry.shared.counter(
+    "intake_slow_consumers_total", help: "Connections cut off because they did not read what was sent to them.")

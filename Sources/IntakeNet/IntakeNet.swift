@@ -1,2 +1,0 @@
-// IntakeNet: sockets, epoll event loops and connections with bounded buffers.
-import CIntakeLinux

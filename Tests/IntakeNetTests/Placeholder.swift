@@ -1,3 +1,0 @@
-import Testing
-@testable import IntakeNet
-@Test func IntakeNetBuilds() { #expect(Bool(true)) }
