@@ -92,6 +92,7 @@ public final class Connection {
     private var out: [UInt8] = []
     private var outStart = 0
     private var readPaused = false
+    private var appPaused = false
     private var overHighWaterSince: UInt64 = 0
     private var lingerUntil: UInt64 = 0
 
@@ -184,8 +185,16 @@ public final class Connection {
     private func resumeReading() {
         readPaused = false
         overHighWaterSince = 0
-        if state == .open || state == .lingering { setInterest(interest | CIL_EPOLLIN) }
+        if (state == .open && !appPaused) || state == .lingering { setInterest(interest | CIL_EPOLLIN) }
         handler?.connectionDidDrain(self)
+    }
+
+    /// Lets a handler stop reading while it waits for something (e.g. a durable write), and
+    /// resume afterwards. Independent of the backpressure pause.
+    public func setReadingPaused(_ paused: Bool) {
+        guard state == .open, paused != appPaused else { return }
+        appPaused = paused
+        if paused { setInterest(interest & ~CIL_EPOLLIN) } else if !readPaused { setInterest(interest | CIL_EPOLLIN) }
     }
 
     private func setInterest(_ new: UInt32) {

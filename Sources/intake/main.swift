@@ -1,1 +1,61 @@
+// intake: the broker's executable. `intake serve` runs the broker; other subcommands are the
+// operator's tools. Parses the command line, loads the configuration and runs; no logic here.
 import IntakeServer
+import IntakeTelemetry
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    FileHandleOut.stderr("intake: " + message + "\n")
+    exit(code)
+}
+
+enum FileHandleOut {
+    static func stderr(_ s: String) { var b = Array(s.utf8); _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
+    static func stdout(_ s: String) { var b = Array(s.utf8); _ = b.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) } }
+}
+
+let usage = """
+usage: intake <command> [flags]
+
+commands:
+  serve        run the broker (intake serve --help lists its flags)
+  help         this text
+
+"""
+
+var args = Array(CommandLine.arguments.dropFirst())
+let command = args.isEmpty ? "help" : args.removeFirst()
+
+switch command {
+case "serve":
+    if args.contains("--help") || args.contains("-h") { FileHandleOut.stdout(ConfigLoader.usage); exit(0) }
+    let config: ServerConfig
+    switch ConfigLoader.load(arguments: args, environment: ProcessEnvironment.current, readFile: ProcessEnvironment.readFile) {
+    case .failure(let e): fail(e.description)
+    case .success(let c): config = c
+    }
+    signal(SIGPIPE, SIG_IGN)
+    let server: Server
+    do { server = try Server(config: config) } catch { fail("cannot start: \(error)", code: 1) }
+    FileHandleOut.stdout(server.readyLine + "\n")
+    let signals = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
+        signal(sig, SIG_IGN)
+        let src = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+        src.setEventHandler {
+            Log.info("signal received; stopping", ["signal": .string(sig == SIGTERM ? "SIGTERM" : "SIGINT")])
+            server.shutdown()
+            Log.info("stopped")
+            exit(0)
+        }
+        src.resume()
+        return src
+    }
+    withExtendedLifetime(signals) { dispatchMain() }
+case "help", "--help", "-h":
+    FileHandleOut.stdout(usage)
+default:
+    fail("unknown command '\(command)'\n" + usage)
+}

@@ -1,1 +1,0 @@
-// WebChannel: the web chat widget adapter and its static files.

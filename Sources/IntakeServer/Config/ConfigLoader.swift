@@ -1,0 +1,267 @@
+// IntakeServer: turns argv, the environment and an optional JSON config file into a
+// ServerConfig, collecting every problem instead of stopping at the first. Pure: the caller
+// passes the environment and a file reader in, so it is tested without touching the process.
+import IntakeJSON
+import IntakeNet
+
+/// Every problem found in the configuration, each naming its source and the option.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var problems: [String]
+    /// One line for stderr.
+    public var description: String { "invalid configuration: " + problems.joined(separator: "; ") }
+}
+
+/// One settable option: its flag, what it means, and how a textual value is applied.
+struct OptionSpec {
+    let flag: String
+    let help: String
+    let apply: (inout ServerConfig, String) -> String?
+
+    var envName: String { "INTAKE_" + flag.uppercased().replacingDashes() }
+    var jsonKey: String {
+        var out = ""
+        var upper = false
+        for c in flag {
+            if c == "-" { upper = true; continue }
+            out.append(upper ? Character(c.uppercased()) : c)
+            upper = false
+        }
+        return out
+    }
+}
+
+extension String {
+    func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
+public enum ConfigLoader {
+    static let options: [OptionSpec] = [
+        OptionSpec(flag: "data-dir", help: "directory of the durable store (created if missing)") { c, v in
+            guard !v.isEmpty else { return "must not be empty" }
+            c.dataDir = v; return nil
+        },
+        OptionSpec(flag: "http", help: "HOST:PORT for HTTP/1.1 and WebSocket (port 0 picks one)") { c, v in
+            guard let e = Endpoint(parsing: v) else { return "'\(v)' is not HOST:PORT" }
+            c.http = e; return nil
+        },
+        OptionSpec(flag: "tcp", help: "HOST:PORT for newline-delimited JSON over TCP") { c, v in
+            guard let e = Endpoint(parsing: v) else { return "'\(v)' is not HOST:PORT" }
+            c.tcp = e; return nil
+        },
+        OptionSpec(flag: "kb", help: "FAQ knowledge base (JSONL); default: the sample in the repo") { c, v in c.kb = v; return nil },
+        OptionSpec(flag: "agents", help: "agent directory (JSON); default: the sample in the repo") { c, v in c.agents = v; return nil },
+        OptionSpec(flag: "fsync", help: "always | batch:<milliseconds> | never") { c, v in
+            if v == "always" || v == "never" { c.fsync = v; return nil }
+            if v.hasPrefix("batch:"), let ms = Int(v.dropFirst(6)), (1...10_000).contains(ms) { c.fsync = v; return nil }
+            return "'\(v)' is not always, batch:<1-10000> or never"
+        },
+        OptionSpec(flag: "loops", help: "event-loop threads (default: one per core)") { c, v in
+            guard let n = Int(v), (1...256).contains(n) else { return "'\(v)' is not a number from 1 to 256" }
+            c.loops = n; return nil
+        },
+        OptionSpec(flag: "retention", help: "how long closed sessions stay in the log (e.g. 30d, 12h)") { c, v in
+            guard let s = parseDuration(v), s >= 60 else { return "'\(v)' is not a duration of at least 1m (e.g. 30d)" }
+            c.retentionSeconds = Int64(s); return nil
+        },
+        OptionSpec(flag: "max-header-bytes", help: "largest HTTP request head (default 16KiB)") { c, v in
+            guard let n = parseBytes(v), (1024...1 << 20).contains(n) else { return "'\(v)' is not a size from 1KiB to 1MiB" }
+            c.maxHeaderBytes = n; return nil
+        },
+        OptionSpec(flag: "max-body-bytes", help: "largest HTTP request body (default 1MiB)") { c, v in
+            guard let n = parseBytes(v), (1...64 << 20).contains(n) else { return "'\(v)' is not a size up to 64MiB" }
+            c.maxBodyBytes = n; return nil
+        },
+        OptionSpec(flag: "max-line-bytes", help: "longest NDJSON line over TCP (default 1MiB)") { c, v in
+            guard let n = parseBytes(v), (256...64 << 20).contains(n) else { return "'\(v)' is not a size from 256B to 64MiB" }
+            c.maxLineBytes = n; return nil
+        },
+        OptionSpec(flag: "max-message-bytes", help: "largest WebSocket message (default 1MiB)") { c, v in
+            guard let n = parseBytes(v), (125...64 << 20).contains(n) else { return "'\(v)' is not a size from 125B to 64MiB" }
+            c.maxMessageBytes = n; return nil
+        },
+        OptionSpec(flag: "header-timeout", help: "time allowed to send a whole HTTP request (default 10s)") { c, v in
+            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c.headerTimeoutSeconds = s; return nil
+        },
+        OptionSpec(flag: "idle-timeout", help: "idle HTTP keep-alive connections are closed after this (default 60s)") { c, v in
+            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c.idleTimeoutSeconds = s; return nil
+        },
+        OptionSpec(flag: "ws-idle-timeout", help: "a WebSocket peer silent this long is pinged, then closed (default 300s)") { c, v in
+            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c.wsIdleTimeoutSeconds = s; return nil
+        },
+        OptionSpec(flag: "tcp-idle-timeout", help: "silent NDJSON connections are closed after this (default 300s)") { c, v in
+            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c.tcpIdleTimeoutSeconds = s; return nil
+        },
+        OptionSpec(flag: "max-connections", help: "most open connections in total (default 100000)") { c, v in
+            guard let n = Int(v), n >= 1 else { return "'\(v)' is not a positive number" }
+            c.maxConnections = n; return nil
+        },
+        OptionSpec(flag: "outbound-buffer-bytes", help: "pending bytes per connection before it stops being read (default 256KiB)") { c, v in
+            guard let n = parseBytes(v), (4096...1 << 30).contains(n) else { return "'\(v)' is not a size from 4KiB to 1GiB" }
+            c.outboundBufferBytes = n; return nil
+        },
+        OptionSpec(flag: "slow-consumer-timeout", help: "a peer that stays over its outbound buffer this long is cut off (default 10s)") { c, v in
+            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c.slowConsumerSeconds = s; return nil
+        },
+        OptionSpec(flag: "shutdown-grace", help: "time given to connections to finish on SIGTERM (default 5s)") { c, v in
+            guard let s = parseDuration(v), s >= 0 else { return "'\(v)' is not a duration" }
+            c.shutdownGraceSeconds = s; return nil
+        },
+        OptionSpec(flag: "log-level", help: "debug | info | warning | error") { c, v in
+            guard ["debug", "info", "warning", "error"].contains(v) else { return "'\(v)' is not debug, info, warning or error" }
+            c.logLevel = v; return nil
+        },
+        OptionSpec(flag: "admin-token", help: "bearer token of the admin API (\"env:NAME\" reads the environment)") { c, v in
+            guard v.utf8.count >= 16 else { return "must be at least 16 characters" }
+            c.adminToken = v; return nil
+        },
+        OptionSpec(flag: "web-root", help: "folder holding widget/, ops/ and console/ (default: the built-in copies)") { c, v in
+            c.webRoot = v; return nil
+        },
+    ]
+
+    /// Resolves the configuration. `arguments` are the flags after the subcommand;
+    /// `readFile` returns a file's bytes or nil.
+    public static func load(arguments: [String], environment: [String: String],
+                            readFile: (String) -> [UInt8]?) -> Result<ServerConfig, ConfigError> {
+        var problems: [String] = []
+        var config = ServerConfig()
+
+        // Flags first, only to find --config and catch unknown ones; applied last.
+        var flagValues: [(OptionSpec, String)] = []
+        var configPath: String? = environment["INTAKE_CONFIG"]
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            guard arg.hasPrefix("--") else { problems.append("unexpected argument '\(arg)'"); i += 1; continue }
+            var name = String(arg.dropFirst(2))
+            var value: String?
+            if let eq = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            if value == nil {
+                if i + 1 < arguments.count { value = arguments[i + 1]; i += 1 } else { problems.append("--\(name) needs a value"); i += 1; continue }
+            }
+            i += 1
+            if name == "config" { configPath = value; continue }
+            guard let spec = options.first(where: { $0.flag == name }) else { problems.append("unknown flag --\(name)"); continue }
+            flagValues.append((spec, value!))
+        }
+
+        // 1. The config file.
+        if let path = configPath {
+            if let bytes = readFile(path) {
+                switch Result(catching: { () throws(JSONError) in try JSON.parse(bytes) }) {
+                case .failure(let e): problems.append("config file \(path): \(e)")
+                case .success(let json):
+                    applyFile(json, path: path, to: &config, environment: environment, problems: &problems)
+                }
+            } else {
+                problems.append("config file \(path) cannot be read")
+            }
+        }
+        // 2. The environment.
+        for spec in options {
+            if let v = environment[spec.envName] {
+                apply(spec, v, source: spec.envName, to: &config, environment: environment, problems: &problems)
+            }
+        }
+        // 3. Flags.
+        for (spec, v) in flagValues {
+            apply(spec, v, source: "--\(spec.flag)", to: &config, environment: environment, problems: &problems)
+        }
+        if config.http.port != 0 && config.http == config.tcp { problems.append("--http and --tcp must differ") }
+        return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems))
+    }
+
+    static func apply(_ spec: OptionSpec, _ raw: String, source: String, to config: inout ServerConfig,
+                      environment: [String: String], problems: inout [String]) {
+        guard let value = resolveSecret(raw, environment: environment, source: source, problems: &problems) else { return }
+        if let p = spec.apply(&config, value) { problems.append("\(source): \(p)") }
+    }
+
+    /// `env:NAME` reads the environment; anything else is taken as written.
+    static func resolveSecret(_ raw: String, environment: [String: String], source: String, problems: inout [String]) -> String? {
+        guard raw.hasPrefix("env:") else { return raw }
+        let name = String(raw.dropFirst(4))
+        guard let v = environment[name], !v.isEmpty else {
+            problems.append("\(source): environment variable \(name) is not set")
+            return nil
+        }
+        return v
+    }
+
+    static func applyFile(_ json: JSON, path: String, to config: inout ServerConfig,
+                          environment: [String: String], problems: inout [String]) {
+        guard case .object(let members) = json else { problems.append("config file \(path): must be a JSON object"); return }
+        for (key, value) in members {
+            let source = "config file \(path): \"\(key)\""
+            if key == "apps" {
+                config.apps = parseApps(value, source: source, environment: environment, problems: &problems)
+                continue
+            }
+            if key == "wechat" || key == "rules" || key == "bot" { continue }  // read by their own subsystems
+            guard let spec = options.first(where: { $0.jsonKey == key }) else { problems.append("\(source): unknown key"); continue }
+            let text: String
+            switch value {
+            case .string(let s): text = s
+            case .int(let n): text = String(n)
+            case .double(let d): text = String(d)
+            case .bool(let b): text = String(b)
+            default: problems.append("\(source): must be a string or a number"); continue
+            }
+            apply(spec, text, source: source, to: &config, environment: environment, problems: &problems)
+        }
+    }
+
+    static func parseApps(_ value: JSON, source: String, environment: [String: String], problems: inout [String]) -> [AppAccount] {
+        guard case .array(let items) = value else { problems.append("\(source): must be an array"); return [] }
+        var out: [AppAccount] = []
+        for (n, item) in items.enumerated() {
+            let src = "\(source)[\(n)]"
+            guard let account = item["account"]?.stringValue, !account.isEmpty else { problems.append("\(src): \"account\" must be a non-empty string"); continue }
+            guard let rawKey = item["key"]?.stringValue else { problems.append("\(src): \"key\" must be a string"); continue }
+            guard let key = resolveSecret(rawKey, environment: environment, source: src + ".key", problems: &problems) else { continue }
+            guard key.utf8.count >= 16 else { problems.append("\(src).key: must be at least 16 characters"); continue }
+            if out.contains(where: { $0.account == account }) { problems.append("\(src): duplicate account \(account)"); continue }
+            out.append(AppAccount(account: account, key: key, webhook: item["webhook"]?.stringValue))
+        }
+        return out
+    }
+
+    /// "30s", "10m", "12h", "30d", "500ms" or plain seconds → seconds.
+    public static func parseDuration(_ s: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, factor) in units where s.hasSuffix(suffix) {
+            guard let v = Double(s.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
+            return v * factor
+        }
+        guard let v = Double(s), v.isFinite, v >= 0 else { return nil }
+        return v
+    }
+
+    /// "16KiB", "1MiB", "1GiB", "512B" or plain bytes → bytes.
+    public static func parseBytes(_ s: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("B", 1)]
+        for (suffix, factor) in units where s.hasSuffix(suffix) {
+            guard let v = Int(s.dropLast(suffix.count)), v >= 0, v <= Int.max / factor else { return nil }
+            return v * factor
+        }
+        guard let v = Int(s), v >= 0 else { return nil }
+        return v
+    }
+
+    /// The flags with their help, for `intake serve --help`.
+    public static var usage: String {
+        var out = "usage: intake serve [--config FILE] [flags]\n\nflags (also INTAKE_<FLAG> in the environment, or camelCase keys in the config file):\n"
+        for o in options {
+            out += "  --\(o.flag)" + String(repeating: " ", count: max(1, 24 - o.flag.count)) + o.help + "\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,45 @@
+// IntakeServer: the broker's configuration, resolved once at start-up from defaults, the JSON
+// config file, INTAKE_* environment variables and flags (later ones win). Immutable afterwards;
+// shared read-only by every thread.
+import IntakeNet
+
+/// An app back end allowed to ingest (CONTRACT.md "apps").
+public struct AppAccount: Sendable, Equatable {
+    public var account: String
+    /// The bearer key (resolved from "env:NAME" when written so).
+    public var key: String
+    /// Where replies to this app's users are POSTed.
+    public var webhook: String?
+}
+
+/// Every setting of `intake serve`.
+public struct ServerConfig: Sendable {
+    public var dataDir = "./data"
+    public var http = Endpoint(host: "127.0.0.1", port: 8080)
+    public var tcp = Endpoint(host: "127.0.0.1", port: 7070)
+    public var kb: String?
+    public var agents: String?
+    /// `always`, `batch:<ms>` or `never`.
+    public var fsync = "always"
+    public var loops = EventLoopGroup.coreCount
+    public var retentionSeconds: Int64 = 30 * 86_400
+    public var maxHeaderBytes = 16 * 1024
+    public var maxBodyBytes = 1024 * 1024
+    public var maxLineBytes = 1024 * 1024
+    public var maxMessageBytes = 1024 * 1024
+    public var headerTimeoutSeconds = 10.0
+    public var idleTimeoutSeconds = 60.0
+    public var wsIdleTimeoutSeconds = 300.0
+    public var tcpIdleTimeoutSeconds = 300.0
+    public var maxConnections = 100_000
+    public var outboundBufferBytes = 256 * 1024
+    public var slowConsumerSeconds = 10.0
+    public var shutdownGraceSeconds = 5.0
+    public var logLevel = "info"
+    public var adminToken: String?
+    public var apps: [AppAccount] = []
+    /// Where the static folders (widget, ops, console) are served from; nil: the built-in ones.
+    public var webRoot: String?
+
+    public init() {}
+}

@@ -1,0 +1,41 @@
+// IntakeServer: the HTTP endpoints of CONTRACT.md and where each is answered.
+// Built once at start-up; the router is immutable and shared by every loop.
+import IntakeNet
+import IntakeWire
+import IntakeTelemetry
+import IntakeJSON
+import IntakeCore
+import WebChannel
+
+enum Routes {
+    static func make(config: ServerConfig, health: Health, ingestor: (any Ingestor)?) -> HTTPRouter<HTTPRoute> {
+        var router = HTTPRouter<HTTPRoute>()
+        router.add("GET", "/healthz", .sync { _ in .text(.ok, "ok\n") })
+        router.add("GET", "/readyz", .sync { _ in
+            if let why = health.notReadyReason {
+                return .error(status: .serviceUnavailable, code: "not_ready", message: why)
+            }
+            return .text(.ok, "ready\n")
+        })
+        router.add("GET", "/metrics", .sync { _ in
+            var r = HTTPResponse.text(.ok, MetricsRegistry.shared.exposition())
+            r.setHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            return r
+        })
+        router.add("GET", "/ws/widget", .websocket(.widget) { _ in EchoSession() })
+        router.add("GET", "/ws/agent", .websocket(.agent) { _ in EchoSession() })
+
+        let apps = AppAuthenticator(apps: config.apps)
+        router.add("POST", "/api/v1/messages", .async { request, responder in
+            IngestHTTP.handle(request, apps: apps, ingestor: ingestor, responder: responder)
+        })
+
+        let widgetRoot = config.webRoot.map { $0 + "/widget" } ?? WebAssets.widgetDirectory
+        if let root = widgetRoot {
+            let files = StaticFiles(root: root)
+            router.add("GET", "/widget/*", .sync { req in files.response(for: req, prefix: "/widget/") })
+            router.add("GET", "/widget", .sync { _ in .redirect(to: "/widget/") })
+        }
+        return router
+    }
+}

@@ -1,0 +1,54 @@
+// IntakeServer: starts and stops the broker: loops, listeners, routes, readiness.
+// Created on the main thread; `shutdown()` is called once, from the signal handler's queue.
+import IntakeNet
+import IntakeWire
+import IntakeTelemetry
+import IntakeJSON
+import IntakeCore
+import WebChannel
+
+/// A running broker.
+public final class Server: Sendable {
+    public let config: ServerConfig
+    public let httpEndpoint: Endpoint
+    public let tcpEndpoint: Endpoint
+    let group: EventLoopGroup
+    let context: ServerContext
+
+    /// Binds the listeners and starts serving. Throws when a listener cannot be bound.
+    public init(config: ServerConfig, ingestor: (any Ingestor)? = nil) throws(IOError) {
+        self.config = config
+        Log.level = LogLevel(name: config.logLevel) ?? .info
+        var limits = ConnectionLimits()
+        limits.maxConnections = config.maxConnections
+        limits.highWaterBytes = config.outboundBufferBytes
+        limits.maxOutboundBytes = max(config.outboundBufferBytes * 32, 8 << 20)
+        limits.slowConsumerGraceNanos = UInt64(config.slowConsumerSeconds * 1e9)
+        let health = Health()
+        let router = Routes.make(config: config, health: health, ingestor: ingestor)
+        let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
+        self.context = context
+        group = try EventLoopGroup(count: config.loops, limits: limits)
+        do {
+            httpEndpoint = try group.listen(config.http, kind: .http) { _ in HTTPConnectionHandler(server: context) }
+            tcpEndpoint = try group.listen(config.tcp, kind: .tcp) { _ in NDJSONConnectionHandler(server: context) }
+        } catch {
+            group.shutdown(graceSeconds: 0)
+            throw error
+        }
+        health.setReady(true)
+        Log.info("listening", ["http": .string(httpEndpoint.description), "tcp": .string(tcpEndpoint.description), "loops": .int(config.loops)])
+    }
+
+    /// The line CONTRACT.md promises on stdout once the broker serves.
+    public var readyLine: String { "intake ready http=\(httpEndpoint) tcp=\(tcpEndpoint)" }
+
+    public var health: Health { context.health }
+
+    /// Stops accepting, lets connections finish within the grace period, and returns.
+    public func shutdown() {
+        context.health.beginShutdown()
+        Log.info("shutting down", ["graceSeconds": .double(config.shutdownGraceSeconds)])
+        group.shutdown(graceSeconds: config.shutdownGraceSeconds)
+    }
+}
