@@ -33,11 +33,11 @@ public struct HTTPResponse: Sendable, Equatable {
     public static func error(status: HTTPStatus, code: String, message: String) -> HTTPResponse {
         var body: [UInt8] = []
         body.reserveCapacity(code.utf8.count + message.utf8.count + 24)
-        body.append(contentsOf: #"{"error":"#.utf8)
+        body.append(contentsOf: #"{"error":""#.utf8)
         appendJSONString(code, to: &body)
-        body.append(contentsOf: #","message":"#.utf8)
+        body.append(contentsOf: #"","message":""#.utf8)
         appendJSONString(message, to: &body)
-        body.append(UInt8(ascii: "}"))
+        body.append(contentsOf: #""}"#.utf8)
         return .json(status, body)
     }
 
