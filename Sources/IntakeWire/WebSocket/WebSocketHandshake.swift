@@ -84,6 +84,11 @@ public enum WebSocketHandshake {
         return .success(acceptValue(forKey: key))
     }
 
+    /// A fresh `Sec-WebSocket-Key` for a client: base64 of 16 cryptographically random bytes.
+    public static func makeClientKey() -> String {
+        Base64.encode(SecureRandom.bytes(16))
+    }
+
     /// The complete `101 Switching Protocols` response head, ending with the blank line.
     public static func responseHead(accept: String) -> [UInt8] {
         Array(("HTTP/1.1 101 Switching Protocols\r\n"

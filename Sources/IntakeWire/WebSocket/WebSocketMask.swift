@@ -1,9 +1,16 @@
 // Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, 8 bytes at a time. Shared by the
 // decoder (unmasking a client's frames) and the encoder (masking a client's frames).
 // Stateless; the caller tracks the key phase across pieces of one payload.
+import IntakeCrypto
 
 /// Masking and unmasking of frame payloads. The same XOR does both.
 public enum WebSocketMask {
+    /// A fresh masking key for one client frame. RFC 6455 §5.3 requires keys the server
+    /// cannot predict, so they come from the system's cryptographic generator.
+    public static func randomKey() -> UInt32 {
+        SecureRandom.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
     /// XORs `count` bytes from `source` into `destination` with `key`, starting at byte
     /// `phase` (0...3) of the key, and returns the phase for the byte that follows.
     ///
