@@ -365,7 +365,7 @@ public struct WebSocketDecoder {
 
     /// The text of a single-frame message, unmasked directly into the String's storage.
     private static func makeText(_ p: UnsafeRawPointer, _ count: Int, key: UInt32?) throws(WebSocketProtocolError) -> String {
-        var valid = true
+        var validator = UTF8Validator()
         let text = String(unsafeUninitializedCapacity: count) { buffer in
             guard let out = buffer.baseAddress else { return 0 }
             if let key {
@@ -373,10 +373,12 @@ public struct WebSocketDecoder {
             } else {
                 UnsafeMutableRawPointer(out).copyMemory(from: p, byteCount: count)
             }
-            valid = UTF8Validator.isValid(UnsafeRawBufferPointer(start: out, count: count))
-            return valid ? count : 0
+            _ = validator.validate(UnsafeRawBufferPointer(start: out, count: count))
+            return validator.isComplete ? count : 0
         }
-        guard valid else { throw .invalidPayload("text is not valid UTF-8") }
+        // Same reasons as the fragment path, so the outcome never depends on how reads split.
+        guard !validator.hasFailed else { throw .invalidPayload("text is not valid UTF-8") }
+        guard validator.isComplete else { throw .invalidPayload("text ends inside a code point") }
         return text
     }
 
