@@ -256,7 +256,7 @@ struct JSONParser {
                 return String(decoding: scratch, as: UTF8.self)
             }
             if b == backslash {
-                try decodeEscape()
+                try decodeEscape(open: open)
             } else if b < 0x20 {
                 throw JSONError(.controlCharacterInString, at: i)
             } else if b < 0x80 {
@@ -272,10 +272,10 @@ struct JSONParser {
         throw JSONError(.unterminatedString, at: open)
     }
 
-    /// Decodes the escape at `i` (a backslash) into `scratch`.
-    private mutating func decodeEscape() throws(JSONError) {
+    /// Decodes the escape at `i` (a backslash) into `scratch`; `open` is the string's opening quote.
+    private mutating func decodeEscape(open: Int) throws(JSONError) {
         let at = i
-        guard i + 1 < end else { throw JSONError(.unexpectedEnd, at: end) }
+        guard i + 1 < end else { throw JSONError(.unterminatedString, at: open) }
         let e = p[i + 1]
         let plain: UInt8
         switch e {
@@ -286,13 +286,15 @@ struct JSONParser {
         case 0x72: plain = 0x0D  // r
         case 0x74: plain = 0x09  // t
         case 0x75:  // u
-            let unit = try hex4(escapeAt: at)
+            let unit = try hex4(escapeAt: at, open: open)
             i = at + 6
             var scalar = UInt32(unit)
             if unit >= 0xDC00 && unit <= 0xDFFF { throw JSONError(.loneSurrogate, at: at) }
             if unit >= 0xD800 && unit <= 0xDBFF {
-                guard i + 1 < end, p[i] == backslash, p[i + 1] == 0x75 else { throw JSONError(.loneSurrogate, at: at) }
-                let low = try hex4(escapeAt: i)
+                if i < end && p[i] != backslash { throw JSONError(.loneSurrogate, at: at) }
+                guard i + 1 < end else { throw JSONError(.unterminatedString, at: open) }
+                guard p[i + 1] == 0x75 else { throw JSONError(.loneSurrogate, at: at) }
+                let low = try hex4(escapeAt: i, open: open)
                 guard low >= 0xDC00 && low <= 0xDFFF else { throw JSONError(.loneSurrogate, at: at) }
                 scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
                 i += 6
@@ -306,11 +308,11 @@ struct JSONParser {
         i += 2
     }
 
-    /// The four hex digits after the `\u` at `at`.
-    private func hex4(escapeAt at: Int) throws(JSONError) -> UInt16 {
-        guard at + 6 <= end else { throw JSONError(.unexpectedEnd, at: end) }
+    /// The four hex digits after the `\u` at `at`; `open` is the string's opening quote.
+    private func hex4(escapeAt at: Int, open: Int) throws(JSONError) -> UInt16 {
         var v: UInt16 = 0
         for k in 2..<6 {
+            guard at + k < end else { throw JSONError(.unterminatedString, at: open) }
             let c = p[at + k]
             let d: UInt8
             switch c {
