@@ -5,16 +5,23 @@
 /// `meta` is "kept as given"); lookups are linear, which is fastest for the small objects of
 /// our protocols.
 public enum JSON: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// A number written without fraction or exponent that fits in Int64.
     case int(Int64)
     /// Any other number.
     case double(Double)
+    /// A string (always valid Unicode).
     case string(String)
+    /// An array, in document order.
     case array([JSON])
+    /// An object's members in document order (names unique when parsed).
     case object([(String, JSON)])
 
+    /// Structural equality; an `.int` equals a `.double` of the same value, and members must
+    /// match in order.
     public static func == (lhs: JSON, rhs: JSON) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true

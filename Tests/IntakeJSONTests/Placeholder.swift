@@ -1,3 +1,0 @@
-import Testing
-import IntakeJSON
-@Test func IntakeJSONBuilds() { #expect(Bool(true)) }
