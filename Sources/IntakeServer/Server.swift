@@ -45,6 +45,9 @@ public final class Server: Sendable {
 
     public var health: Health { context.health }
 
+    /// Open client connections across all loops.
+    public var openConnections: Int { group.connectionCount }
+
     /// Stops accepting, lets connections finish within the grace period, and returns.
     public func shutdown() {
         context.health.beginShutdown()

@@ -12,10 +12,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 }
 
 /// One settable option: its flag, what it means, and how a textual value is applied.
-struct OptionSpec {
+struct OptionSpec: Sendable {
     let flag: String
     let help: String
-    let apply: (inout ServerConfig, String) -> String?
+    let apply: @Sendable (inout ServerConfig, String) -> String?
 
     var envName: String { "INTAKE_" + flag.uppercased().replacingDashes() }
     var jsonKey: String {

@@ -83,7 +83,7 @@ final class HTTPConnectionHandler: ConnectionHandler {
         case .methodNotAllowed(let allowed):
             var r = HTTPResponse.error(status: .methodNotAllowed, code: "method_not_allowed",
                                        message: "\(request.head.method) is not allowed here; use \(allowed.joined(separator: ", "))")
-            r.headers.append(("Allow", allowed.joined(separator: ", ")))
+            r.headers.add(name: "Allow", value: allowed.joined(separator: ", "))
             send(r, keepAlive: request.head.keepAlive, c)
         case .found(let route, let params):
             var request = request
@@ -132,8 +132,8 @@ final class HTTPConnectionHandler: ConnectionHandler {
         let head = request.head
         switch WebSocketHandshake.validate(method: head.method, versionMinor: head.version.minor, header: { head.headers[$0] }) {
         case .failure(let e):
-            var r = HTTPResponse.error(status: e.status, code: "bad_handshake", message: e.message)
-            if e.status.code == 426 { r.headers.append(("Sec-WebSocket-Version", "13")) }
+            var r = HTTPResponse.error(status: HTTPStatus(code: e.status), code: "bad_handshake", message: e.description)
+            for (name, value) in e.responseHeaders { r.headers.add(name: name, value: value) }
             send(r, keepAlive: false, c)
         case .success(let accept):
             c.write(WebSocketHandshake.responseHead(accept: accept))

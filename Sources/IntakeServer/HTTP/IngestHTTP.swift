@@ -13,7 +13,7 @@ enum IngestHTTP {
         else {
             authFailures.increment()
             var r = ClientError.unauthorized("send Authorization: Bearer <app key>").response
-            r.headers.append(("WWW-Authenticate", "Bearer"))
+            r.headers.add(name: "WWW-Authenticate", value: "Bearer")
             return responder.respond(r)
         }
         if let ct = request.head.headers["Content-Type"], !ct.lowercased().hasPrefix("application/json") {

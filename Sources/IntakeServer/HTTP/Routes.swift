@@ -19,7 +19,7 @@ enum Routes {
         })
         router.add("GET", "/metrics", .sync { _ in
             var r = HTTPResponse.text(.ok, MetricsRegistry.shared.exposition())
-            r.setHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            r.headers.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             return r
         })
         router.add("GET", "/ws/widget", .websocket(.widget) { _ in EchoSession() })
@@ -31,10 +31,15 @@ enum Routes {
         })
 
         let widgetRoot = config.webRoot.map { $0 + "/widget" } ?? WebAssets.widgetDirectory
-        if let root = widgetRoot {
-            let files = StaticFiles(root: root)
-            router.add("GET", "/widget/*", .sync { req in files.response(for: req, prefix: "/widget/") })
-            router.add("GET", "/widget", .sync { _ in .redirect(to: "/widget/") })
+        if let root = widgetRoot, let files = StaticFiles(root: root, urlPrefix: "/widget/") {
+            router.add("GET", "/widget/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })
+            router.add("GET", "/widget", .sync { _ in
+                var r = HTTPResponse(status: .movedPermanently)
+                r.headers.add(name: "Location", value: "/widget/")
+                return r
+            })
+        } else {
+            Log.warning("widget files not found; /widget/ is not served", ["root": .string(widgetRoot ?? "(none)")])
         }
         return router
     }

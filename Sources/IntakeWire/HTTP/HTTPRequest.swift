@@ -88,6 +88,8 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Trailer fields sent after a chunked body (empty otherwise). Kept apart from the head's
     /// headers on purpose: RFC 9110 §6.5 forbids merging them blindly.
     public var trailers: HTTPHeaders
+    /// Path parameters captured by the router (`/api/v1/sessions/{id}` → ["id": …]).
+    public var params: [String: String] = [:]
 
     /// A request built by hand (tests, internal requests).
     public init(head: HTTPRequestHead, body: [UInt8] = [], trailers: HTTPHeaders = HTTPHeaders()) {

@@ -1,0 +1,77 @@
+// The configuration: defaults, flags, INTAKE_* environment variables and the JSON file, their
+// precedence, secrets from the environment, and every problem reported at once.
+import Testing
+import IntakeServer
+import IntakeNet
+
+@Suite(.timeLimit(.minutes(1)))
+struct ConfigLoaderTests {
+    func load(_ args: [String], env: [String: String] = [:], files: [String: String] = [:]) -> Result<ServerConfig, ConfigError> {
+        ConfigLoader.load(arguments: args, environment: env, readFile: { files[$0].map { Array($0.utf8) } })
+    }
+
+    @Test func defaultsMatchTheContract() throws {
+        let c = try load([]).get()
+        #expect(c.dataDir == "./data")
+        #expect(c.http == Endpoint(host: "127.0.0.1", port: 8080))
+        #expect(c.tcp == Endpoint(host: "127.0.0.1", port: 7070))
+        #expect(c.fsync == "always")
+        #expect(c.maxHeaderBytes == 16384 && c.maxBodyBytes == 1 << 20)
+        #expect(c.retentionSeconds == 30 * 86400)
+    }
+
+    @Test func flagsBeatEnvironmentWhichBeatsTheFile() throws {
+        let file = #"{"http": "127.0.0.1:1000", "tcp": "127.0.0.1:2000", "dataDir": "/from/file", "loops": 3, "fsync": "never"}"#
+        let c = try load(["--config", "c.json", "--http=127.0.0.1:1111", "--data-dir", "/from/flag"],
+                         env: ["INTAKE_HTTP": "127.0.0.1:3333", "INTAKE_TCP": "127.0.0.1:4444", "INTAKE_FSYNC": "batch:5"],
+                         files: ["c.json": file]).get()
+        #expect(c.http.port == 1111)
+        #expect(c.tcp.port == 4444)
+        #expect(c.dataDir == "/from/flag")
+        #expect(c.loops == 3)
+        #expect(c.fsync == "batch:5")
+    }
+
+    @Test func secretsComeFromTheEnvironment() throws {
+        let file = #"{"adminToken": "env:ADMIN", "apps": [{"account": "cityapp", "key": "env:APPKEY", "webhook": "http://127.0.0.1:9/x"}]}"#
+        let c = try load(["--config", "c.json"], env: ["ADMIN": "admin-token-0123456789", "APPKEY": "app-key-0123456789abc"], files: ["c.json": file]).get()
+        #expect(c.adminToken == "admin-token-0123456789")
+        #expect(c.apps == [AppAccount(account: "cityapp", key: "app-key-0123456789abc", webhook: "http://127.0.0.1:9/x")])
+        let missing = load(["--config", "c.json"], env: ["ADMIN": "admin-token-0123456789"], files: ["c.json": file])
+        guard case .failure(let e) = missing else { Issue.record("a missing secret must fail"); return }
+        #expect(e.description.contains("APPKEY is not set"))
+    }
+
+    @Test func everyProblemIsListedOnOneLine() {
+        let r = load(["--http", "nope", "--loops", "0", "--fsync", "sometimes", "--bogus", "1", "--retention", "5s", "--max-body-bytes", "lots"])
+        guard case .failure(let e) = r else { Issue.record("bad config accepted"); return }
+        #expect(e.problems.count == 6, "\(e.problems)")
+        #expect(!e.description.contains("\n"))
+        for fragment in ["--http: 'nope' is not HOST:PORT", "--loops", "--fsync", "unknown flag --bogus", "--retention", "--max-body-bytes"] {
+            #expect(e.description.contains(fragment), "\(fragment) missing from \(e.description)")
+        }
+    }
+
+    @Test func badConfigFilesAreReported() {
+        guard case .failure(let e1) = load(["--config", "c.json"], files: ["c.json": "{\"http\": "]) else { Issue.record("truncated JSON accepted"); return }
+        #expect(e1.description.contains("config file c.json"))
+        guard case .failure(let e2) = load(["--config", "missing.json"]) else { Issue.record("missing file accepted"); return }
+        #expect(e2.description.contains("cannot be read"))
+        guard case .failure(let e3) = load(["--config", "c.json"], files: ["c.json": #"{"htp": "127.0.0.1:1"}"#]) else { Issue.record("unknown key accepted"); return }
+        #expect(e3.description.contains("\"htp\": unknown key"))
+        guard case .failure(let e4) = load(["--config", "c.json"], files: ["c.json": #"{"apps": [{"account": "a", "key": "short"}]}"#]) else { Issue.record("short key accepted"); return }
+        #expect(e4.description.contains("at least 16"))
+    }
+
+    @Test func durationsAndSizes() {
+        #expect(ConfigLoader.parseDuration("30d") == 30 * 86400)
+        #expect(ConfigLoader.parseDuration("500ms") == 0.5)
+        #expect(ConfigLoader.parseDuration("10") == 10)
+        #expect(ConfigLoader.parseDuration("-1s") == nil)
+        #expect(ConfigLoader.parseDuration("abc") == nil)
+        #expect(ConfigLoader.parseBytes("16KiB") == 16384)
+        #expect(ConfigLoader.parseBytes("1MiB") == 1 << 20)
+        #expect(ConfigLoader.parseBytes("12") == 12)
+        #expect(ConfigLoader.parseBytes("1.5MiB") == nil)
+    }
+}

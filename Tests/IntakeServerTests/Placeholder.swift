@@ -1,3 +1,0 @@
-import Testing
-@testable import IntakeServer
-@Test func IntakeServerBuilds() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-@testable import IntakeWire
-@Test func IntakeWireBuilds() { #expect(Bool(true)) }
