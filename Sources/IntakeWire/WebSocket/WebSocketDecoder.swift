@@ -74,7 +74,7 @@ public struct WebSocketDecoder {
     // Decoded events not yet taken by `next()`. The first waits in an inline slot so that the
     // usual one-event read allocates no queue.
     private var firstReady: WebSocketEvent?
-    private var moreReady: [WebSocketEvent] = []
+    private var moreReady: [WebSocketEvent?] = []
     private var moreReadyIndex = 0
     private var failure: WebSocketProtocolError?
 
@@ -101,7 +101,8 @@ public struct WebSocketDecoder {
             return event
         }
         if moreReadyIndex < moreReady.count {
-            let event = moreReady[moreReadyIndex]
+            // take() moves the event out, so its payload is not retained twice.
+            let event = moreReady[moreReadyIndex].take()
             moreReadyIndex += 1
             if moreReadyIndex == moreReady.count {
                 moreReady = []
@@ -326,6 +327,7 @@ public struct WebSocketDecoder {
         if firstReady == nil && moreReady.isEmpty {
             firstReady = event
         } else {
+            if moreReady.isEmpty { moreReady.reserveCapacity(16) }
             moreReady.append(event)
         }
     }
