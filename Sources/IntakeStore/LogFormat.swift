@@ -98,6 +98,8 @@ struct SegmentHeader: Equatable {
         guard p.loadLE(UInt32.self, at: 0) == LogFormat.segmentMagic else { return .failure(.init("bad segment magic")) }
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<24]))
         guard p.loadLE(UInt32.self, at: 24) == crc else { return .failure(.init("segment header checksum mismatch")) }
+        // The reserved word is outside the CRC, so it must be checked on its own.
+        guard p.loadLE(UInt32.self, at: 28) == 0 else { return .failure(.init("reserved segment header bytes are not zero")) }
         let v = p.loadLE(UInt16.self, at: 4)
         guard v == LogFormat.version else { return .failure(.init("unsupported segment version \(v)")) }
         return .success(SegmentHeader(base: p.loadLE(UInt64.self, at: 8),
