@@ -13,9 +13,11 @@ public enum CRC32C {
     /// The running value before any byte has been fed (the initial value, already inverted).
     public static let seed: UInt32 = 0xFFFF_FFFF
 
-    /// 8 tables of 256 entries laid out one after another (table k at k * 256).
-    private static let tables: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
+    /// 8 tables of 256 entries laid out one after another (table k at k * 256). A raw pointer
+    /// allocated once and never freed, so the hot loop pays no array retain or bounds check.
+    nonisolated(unsafe) private static let tables: UnsafePointer<UInt32> = {
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
+        t.initialize(repeating: 0, count: 8 * 256)
         for i in 0..<256 {
             var c = UInt32(i)
             for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ polynomial : c >> 1 }
@@ -27,7 +29,7 @@ public enum CRC32C {
                 t[k * 256 + i] = (prev >> 8) ^ t[Int(prev & 0xFF)]
             }
         }
-        return t
+        return UnsafePointer(t)
     }()
 
     /// The finished CRC32C of `bytes`.
@@ -49,30 +51,28 @@ public enum CRC32C {
         guard var p = bytes.baseAddress, bytes.count > 0 else { return running }
         var n = bytes.count
         var crc = running
-        tables.withUnsafeBufferPointer { tb in
-            let t = tb.baseAddress!
-            // Byte at a time until 8-byte alignment, so the wide loads below are aligned.
-            while n > 0 && Int(bitPattern: p) & 7 != 0 {
-                crc = (crc >> 8) ^ t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)]
-                p += 1
-                n -= 1
-            }
-            while n >= 8 {
-                let word = UInt64(littleEndian: p.load(as: UInt64.self))
-                let lo = UInt32(truncatingIfNeeded: word) ^ crc
-                let hi = UInt32(truncatingIfNeeded: word >> 32)
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                p += 8
-                n -= 8
-            }
-            while n > 0 {
-                crc = (crc >> 8) ^ t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)]
-                p += 1
-                n -= 1
-            }
+        let t = tables
+        // Byte at a time until 8-byte alignment, so the wide loads below are aligned.
+        while n > 0 && Int(bitPattern: p) & 7 != 0 {
+            crc = (crc >> 8) ^ t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)]
+            p += 1
+            n -= 1
+        }
+        while n >= 8 {
+            let word = UInt64(littleEndian: p.load(as: UInt64.self))
+            let lo = UInt32(truncatingIfNeeded: word) ^ crc
+            let hi = UInt32(truncatingIfNeeded: word >> 32)
+            crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
+                ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
+                ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
+                ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+            p += 8
+            n -= 8
+        }
+        while n > 0 {
+            crc = (crc >> 8) ^ t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)]
+            p += 1
+            n -= 1
         }
         return crc
     }

@@ -102,6 +102,18 @@ struct LogStoreTests {
         #expect(syncs >= 1 && syncs < n / 2, "\(syncs) fdatasyncs for \(n) appends")
     }
 
+    @Test func alwaysSyncsBeforeEverySequentialCompletion() throws {
+        let dir = TempDir()
+        let fs = FaultyFileSystem()
+        let (store, _) = try LogStore.open(directory: dir.data, options: LogOptions(fsync: .always), fileSystem: fs)
+        for i in 0..<25 {
+            let before = fs.counts.syncs
+            #expect(try store.appendSync([UInt8(i)]).get() == UInt64(i + 1))
+            #expect(fs.counts.syncs == before + 1, "append \(i + 1) completed after exactly one fdatasync")
+        }
+        store.close()
+    }
+
     @Test func syncForcesFdatasyncUnderNever() throws {
         let dir = TempDir()
         let fs = FaultyFileSystem()
