@@ -1,3 +1,0 @@
-import Testing
-@testable import IntakeStore
-@Test func IntakeStoreBuilds() { #expect(Bool(true)) }

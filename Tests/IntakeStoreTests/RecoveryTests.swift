@@ -1,0 +1,158 @@
+// IntakeStoreTests: recovery from torn and damaged logs. The log is cut at every byte of its
+// last record, bits are flipped at seeded random positions, a sealed segment is damaged and
+// then repaired with the checker. Each test owns its temp directory.
+import Foundation
+import IntakeTestSupport
+import Testing
+@testable import IntakeStore
+
+@Suite(.timeLimit(.minutes(2)))
+struct RecoveryTests {
+    /// Writes `count` records (payload lengths vary) and returns them.
+    static func build(_ dir: String, count: Int, segmentMaxBytes: Int = LogFormat.defaultSegmentMaxBytes, seed: UInt64 = 1) throws -> [Rec] {
+        let (store, _) = try LogStore.open(directory: dir, options: LogOptions(fsync: .always, segmentMaxBytes: segmentMaxBytes))
+        defer { store.close() }
+        var out: [Rec] = []
+        for i in 0..<count {
+            let p = payload(seed &+ UInt64(i), length: 1 + (i * 29) % 90)
+            let seq = try store.appendSync(type: UInt8(1 + i % 9), p).get()
+            out.append(Rec(seq: seq, type: UInt8(1 + i % 9), payload: p))
+        }
+        return out
+    }
+
+    @Test func cutAtEveryByteOfTheLastRecordRecoversTheExactPrefix() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 12)
+        let seg = dir.data + "/" + LogFormat.segmentName(base: 1)
+        let full = try PosixFileSystem().readWholeFile(seg)
+        let lastSize = LogFormat.recordHeaderBytes + originals.last!.payload.count
+        let lastOffset = full.count - lastSize
+        for kept in 0..<lastSize {
+            try writeFile(seg, Array(full[0..<(lastOffset + kept)]))
+            let (store, report) = try LogStore.open(directory: dir.data)
+            let back = try store.records()
+            #expect(back == Array(originals.dropLast()), "cut keeping \(kept) bytes of the last record")
+            #expect(report.truncatedBytes == Int64(kept), "kept \(kept)")
+            #expect(report.truncatedSegment == (kept > 0 ? LogFormat.segmentName(base: 1) : nil))
+            #expect(report.lastSequence == 11)
+            // The cut is durable and the sequence number is given out again.
+            #expect(try store.appendSync(originals.last!.payload).get() == 12)
+            store.close()
+            #expect(try readBack(dir.data).records == originals.dropLast() + [Rec(seq: 12, type: 1, payload: originals.last!.payload)])
+        }
+    }
+
+    @Test func zeroFilledTailIsTorn() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 5)
+        let seg = dir.data + "/" + LogFormat.segmentName(base: 1)
+        try writeFile(seg, try PosixFileSystem().readWholeFile(seg) + [UInt8](repeating: 0, count: 4096))
+        let (back, report) = try readBack(dir.data)
+        #expect(back == originals)
+        #expect(report.truncatedBytes == 4096)
+    }
+
+    @Test func interruptedRolloverIsRemoved() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 20, segmentMaxBytes: 400)
+        let segs = try segmentFiles(dir.data)
+        #expect(segs.count >= 3)
+        let next = LogFormat.segmentName(base: originals.last!.seq + 1)
+        try writeFile(dir.data + "/" + next, Array(SegmentHeader(base: originals.last!.seq + 1, createdAtMillis: 0).encoded()[0..<10]))
+        let (store, report) = try LogStore.open(directory: dir.data, options: LogOptions(fsync: .always, segmentMaxBytes: 400))
+        #expect(report.removedFiles == [next])
+        #expect(report.truncatedBytes == 10)
+        #expect(try store.records() == originals)
+        #expect(try store.appendSync([1]).get() == originals.last!.seq + 1)
+        store.close()
+        #expect(try readBack(dir.data).records.count == originals.count + 1)
+    }
+
+    /// Flips one byte at a seeded random position of a multi-segment log; recovery must give
+    /// back exactly the original records, a reported prefix, or a corrupt error; a flip in a
+    /// sealed segment must be a corrupt error.
+    @Test(arguments: [UInt64(11), 12, 13])
+    func flippedBytesNeverYieldACorruptedRecord(seed: UInt64) throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 40, segmentMaxBytes: 512, seed: seed)
+        let files = try snapshotFiles(dir.data)
+        let segs = files.keys.filter { LogFormat.parseSegmentName($0) != nil }.sorted()
+        #expect(segs.count >= 4)
+        var rng = SeededRandom(seed: seed)
+        var outcomes = (corrupt: 0, truncated: 0)
+        for trial in 0..<60 {
+            try restoreFiles(files, into: dir.data)
+            let name = segs[Int.random(in: 0..<segs.count, using: &rng)]
+            var bytes = files[name]!
+            let pos = Int.random(in: 0..<bytes.count, using: &rng)
+            bytes[pos] ^= UInt8.random(in: 1...255, using: &rng)
+            try writeFile(dir.data + "/" + name, bytes)
+            let where_ = "seed \(seed) trial \(trial): \(name) byte \(pos)"
+            do {
+                let (back, report) = try readBack(dir.data)
+                #expect(name == segs.last, "a flip in a sealed segment must stop recovery (\(where_))")
+                #expect(report.truncatedBytes > 0, "\(where_)")
+                #expect(back.count < originals.count && back == Array(originals.prefix(back.count)), "\(where_)")
+                outcomes.truncated += 1
+            } catch let e as StoreError {
+                guard case .corrupt(let seg, let off, _) = e else { Issue.record("\(where_): \(e)"); continue }
+                #expect(seg == name, "\(where_)")
+                #expect(off <= Int64(pos), "reported offset \(off) is at or before the flip (\(where_))")
+                outcomes.corrupt += 1
+            }
+        }
+        #expect(outcomes.corrupt > 0 && outcomes.truncated >= 0)
+    }
+
+    @Test func badRecordInSealedSegmentStopsStartUpAndCheckerRepairs() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 30, segmentMaxBytes: 512)
+        let segs = try segmentFiles(dir.data)
+        #expect(segs.count >= 4)
+        let victim = segs[1]
+        let base = LogFormat.parseSegmentName(victim)!
+        var bytes = try PosixFileSystem().readWholeFile(dir.data + "/" + victim)
+        // Damage the payload of the segment's second record.
+        let firstLen = originals.first { $0.seq == base }!.payload.count
+        let secondOffset = LogFormat.segmentHeaderBytes + LogFormat.recordHeaderBytes + firstLen
+        bytes[secondOffset + LogFormat.recordHeaderBytes] ^= 0x10
+        try writeFile(dir.data + "/" + victim, bytes)
+
+        #expect {
+            try LogStore.open(directory: dir.data)
+        } throws: { e in
+            guard case StoreError.corrupt(let seg, let off, let why) = e else { return false }
+            return seg == victim && off == Int64(secondOffset) && why.contains("checksum")
+        }
+
+        let check = try LogChecker.check(directory: dir.data)
+        #expect(!check.isClean)
+        #expect(check.cut?.segment == victim && check.cut?.offset == Int64(secondOffset))
+        #expect(check.movedTo == nil)
+        #expect(check.description.contains("--repair"))
+        #expect(try segmentFiles(dir.data) == segs, "check without repair changes nothing")
+
+        let repaired = try LogChecker.check(directory: dir.data, repair: true)
+        let folder = try #require(repaired.movedTo)
+        #expect(repaired.movedFiles == ["\(victim).from-\(secondOffset)"] + segs[2...])
+        let moved = try FileManager.default.contentsOfDirectory(atPath: dir.data + "/" + folder).sorted()
+        #expect(moved == repaired.movedFiles.sorted())
+        let (back, report) = try readBack(dir.data)
+        #expect(back == Array(originals.prefix(Int(base))))
+        #expect(report.truncatedBytes == 0)
+        #expect(try LogChecker.check(directory: dir.data).isClean)
+    }
+
+    @Test func sequenceGapBetweenSegmentsIsCorrupt() throws {
+        let dir = TempDir()
+        _ = try Self.build(dir.data, count: 30, segmentMaxBytes: 512)
+        let segs = try segmentFiles(dir.data)
+        try FileManager.default.removeItem(atPath: dir.data + "/" + segs[1])
+        #expect {
+            try LogStore.open(directory: dir.data)
+        } throws: { e in
+            if case StoreError.corrupt(let seg, 0, _) = e { return seg == segs[2] } else { return false }
+        }
+    }
+}
