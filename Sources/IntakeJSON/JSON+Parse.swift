@@ -201,38 +201,81 @@ struct JSONParser {
     // MARK: strings
 
     /// Reads a string starting at its opening quote. The fast path scans eight bytes at a
-    /// time for a quote, a backslash, a control byte or a non-ASCII byte, validates any
-    /// UTF-8 inline, and builds the String from the input without a copy in between.
+    /// time for a quote, a backslash or a control byte, remembers whether it passed any
+    /// non-ASCII byte, and builds the String straight from the input: ASCII needs no check,
+    /// anything else is validated once by the standard library while it is copied (the
+    /// offending byte is located only when that fails).
     private mutating func parseString() throws(JSONError) -> String {
         let open = i
         i += 1
         let start = i
+        var highBits: UInt64 = 0
         while true {
             while i &+ 8 <= end {
                 let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if !mayNeedAttention(w) { i &+= 8 } else { break }
+                if mayNeedAttention(w) { break }
+                highBits |= w
+                i &+= 8
             }
-            guard i < end else { throw JSONError(.unterminatedString, at: open) }
+            guard i < end else {
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                throw JSONError(.unterminatedString, at: open)
+            }
             let b = p[i]
             if b == quote {
-                let s = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(start: p + start, count: i - start)
+                let s: String
+                if highBits & 0x8080_8080_8080_8080 == 0 {
+                    s = String(decoding: bytes, as: UTF8.self)
+                } else if let valid = String(validating: bytes, as: UTF8.self) {
+                    s = valid
+                } else {
+                    throw JSONError(.invalidUTF8, at: firstInvalidUTF8(from: start, to: i))
+                }
                 i += 1
                 return s
             }
-            if b == backslash { return try parseEscapedString(open: open, start: start) }
-            if b < 0x20 { throw JSONError(.controlCharacterInString, at: i) }
-            if b < 0x80 {
-                i += 1
-            } else {
-                let n = utf8SequenceLength(at: i)
-                if n == 0 { throw JSONError(.invalidUTF8, at: i) }
-                i += n
+            if b == backslash {
+                // The escaped path validates as it copies, so check what the fast path passed.
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                return try parseEscapedString(open: open, start: start)
             }
+            if b < 0x20 {
+                // An earlier invalid UTF-8 byte is reported first, as a single pass would.
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                throw JSONError(.controlCharacterInString, at: i)
+            }
+            highBits |= UInt64(b)
+            i += 1
         }
     }
 
-    /// True when any byte of `w` is `"`, `\`, below 0x20 or above 0x7F (false positives are
-    /// harmless: the byte loop then looks closer).
+    /// Throws `invalidUTF8` at the first ill-formed sequence in `from..<to`, if the bytes
+    /// passed there (`highBits`, or-ed together) were not all ASCII.
+    private func checkUTF8(from: Int, to: Int, highBits: UInt64) throws(JSONError) {
+        guard highBits & 0x8080_8080_8080_8080 != 0 else { return }
+        let bad = firstInvalidUTF8(from: from, to: to)
+        if bad < to { throw JSONError(.invalidUTF8, at: bad) }
+    }
+
+    /// The offset of the first byte in `from..<to` that starts no well-formed UTF-8 sequence
+    /// within that range, or `to` if there is none.
+    private func firstInvalidUTF8(from: Int, to: Int) -> Int {
+        var k = from
+        while k < to {
+            if p[k] < 0x80 {
+                k += 1
+                continue
+            }
+            let n = utf8SequenceLength(at: k)
+            if n == 0 || k + n > to { return k }
+            k += n
+        }
+        return to
+    }
+
+    /// True when any byte of `w` is `"`, `\` or below 0x20 (false positives are harmless:
+    /// the byte loop then looks closer; bytes above 0x7F never trigger it).
     @inline(__always)
     private func mayNeedAttention(_ w: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
@@ -242,7 +285,7 @@ struct JSONParser {
         let hasQuote = (q &- ones) & ~q
         let hasBackslash = (bs &- ones) & ~bs
         let hasControl = (w &- ones &* 0x20) & ~w
-        return ((hasQuote | hasBackslash | hasControl | w) & highs) != 0
+        return ((hasQuote | hasBackslash | hasControl) & highs) != 0
     }
 
     /// The slow path, from the first backslash: copies into `scratch` and decodes escapes.
