@@ -131,6 +131,7 @@ struct JSONParser {
             return .array([])
         }
         var items: [JSON] = []
+        items.reserveCapacity(4)
         while true {
             items.append(try parseValue())
             skipWhitespace()
@@ -160,6 +161,7 @@ struct JSONParser {
             return .object([])
         }
         var members: [(String, JSON)] = []
+        members.reserveCapacity(8)
         // Duplicate names: a linear scan for small objects (the common case), a set beyond that
         // so a hostile object with many members stays linear in time.
         var seen: Set<String>? = nil
@@ -213,7 +215,14 @@ struct JSONParser {
         while true {
             while i &+ 8 <= end {
                 let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if mayNeedAttention(w) { break }
+                let m = attentionMask(w)
+                if m != 0 {
+                    // The lowest flagged byte is a real hit: jump straight to it.
+                    let skip = m.trailingZeroBitCount &>> 3
+                    highBits |= w & ((1 &<< UInt64(skip &* 8)) &- 1)
+                    i &+= skip
+                    break
+                }
                 highBits |= w
                 i &+= 8
             }
@@ -274,18 +283,18 @@ struct JSONParser {
         return to
     }
 
-    /// True when any byte of `w` is `"`, `\` or below 0x20 (false positives are harmless:
-    /// the byte loop then looks closer; bytes above 0x7F never trigger it).
+    /// The high bit of each byte of `w` (read little-endian) that is `"`, `\\` or below 0x20.
+    /// Borrows run only upwards, from a byte that is a real hit, so the lowest flagged byte is
+    /// always a real one (higher ones may be false positives); bytes above 0x7F never flag.
     @inline(__always)
-    private func mayNeedAttention(_ w: UInt64) -> Bool {
+    private func attentionMask(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let q = w ^ (ones &* UInt64(quote))
         let bs = w ^ (ones &* UInt64(backslash))
         let hasQuote = (q &- ones) & ~q
         let hasBackslash = (bs &- ones) & ~bs
         let hasControl = (w &- ones &* 0x20) & ~w
-        return ((hasQuote | hasBackslash | hasControl) & highs) != 0
+        return (hasQuote | hasBackslash | hasControl) & 0x8080_8080_8080_8080
     }
 
     /// The slow path, from the first backslash: copies into `scratch` and decodes escapes.
