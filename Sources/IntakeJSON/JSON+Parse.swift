@@ -1,6 +1,7 @@
 // IntakeJSON: the strict RFC 8259 parser. One recursive-descent pass over raw bytes: strings
-// without escapes become a String straight from the input after an inline UTF-8 check, numbers
-// are read without building text on the common path. Value types; any thread.
+// are scanned eight bytes at a time and built straight from the input (validated once, by the
+// standard library, only when not ASCII); numbers are read without building text on the common
+// path. Value types; any thread.
 //
 // Design: strict by default. Everything RFC 8259 forbids is refused (and a few things it merely
 // allows: duplicate member names, invalid UTF-8, lone surrogates), each with a stable reason and
@@ -164,7 +165,7 @@ struct JSONParser {
         members.reserveCapacity(8)
         // Duplicate names: a linear scan for small objects (the common case), a set beyond that
         // so a hostile object with many members stays linear in time.
-        var seen: Set<String>? = nil
+        var seen: Set<String> = []
         while true {
             guard i < end else { throw JSONError(.unexpectedEnd, at: i) }
             guard p[i] == quote else { throw unexpected(at: i) }
@@ -173,8 +174,8 @@ struct JSONParser {
             if members.count < 16 {
                 for m in members where m.0 == key { throw JSONError(.duplicateKey, at: keyAt) }
             } else {
-                if seen == nil { seen = Set(members.map { $0.0 }) }
-                if !seen!.insert(key).inserted { throw JSONError(.duplicateKey, at: keyAt) }
+                if seen.isEmpty { seen = Set(members.map { $0.0 }) }
+                if !seen.insert(key).inserted { throw JSONError(.duplicateKey, at: keyAt) }
             }
             skipWhitespace()
             guard i < end else { throw JSONError(.unexpectedEnd, at: i) }
@@ -427,8 +428,9 @@ struct JSONParser {
     // MARK: numbers
 
     /// Reads `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`. Integers that fit in Int64
-    /// are built directly; decimals with at most 19 significant digits and a small exponent
-    /// are computed exactly (Clinger's fast path); the rest go to the standard library.
+    /// are built directly; decimals whose significant digits fit in 53 bits, scaled by at most
+    /// 10^22, take one exact IEEE operation (Clinger's fast path); the rest go to the standard
+    /// library's correctly rounded conversion.
     private mutating func parseNumber() throws(JSONError) -> JSON {
         let start = i
         let negative = p[i] == minus
