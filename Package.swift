@@ -54,6 +54,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "IntakeJSONTests", dependencies: ["IntakeJSON"]),
+        .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeJSON"]),
         .testTarget(name: "IntakeCryptoTests", dependencies: ["IntakeCrypto"]),
         .testTarget(name: "IntakeWireTests", dependencies: ["IntakeWire", "IntakeTestSupport"]),
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),

@@ -1,6 +1,7 @@
 // IntakeJSON: the strict RFC 8259 parser. One recursive-descent pass over raw bytes: strings
-// without escapes become a String straight from the input after an inline UTF-8 check, numbers
-// are read without building text on the common path. Value types; any thread.
+// are scanned eight bytes at a time and built straight from the input (validated once, by the
+// standard library, only when not ASCII); numbers are read without building text on the common
+// path. Value types; any thread.
 //
 // Design: strict by default. Everything RFC 8259 forbids is refused (and a few things it merely
 // allows: duplicate member names, invalid UTF-8, lone surrogates), each with a stable reason and
@@ -131,6 +132,7 @@ struct JSONParser {
             return .array([])
         }
         var items: [JSON] = []
+        items.reserveCapacity(4)
         while true {
             items.append(try parseValue())
             skipWhitespace()
@@ -160,9 +162,10 @@ struct JSONParser {
             return .object([])
         }
         var members: [(String, JSON)] = []
+        members.reserveCapacity(8)
         // Duplicate names: a linear scan for small objects (the common case), a set beyond that
         // so a hostile object with many members stays linear in time.
-        var seen: Set<String>? = nil
+        var seen: Set<String> = []
         while true {
             guard i < end else { throw JSONError(.unexpectedEnd, at: i) }
             guard p[i] == quote else { throw unexpected(at: i) }
@@ -171,8 +174,8 @@ struct JSONParser {
             if members.count < 16 {
                 for m in members where m.0 == key { throw JSONError(.duplicateKey, at: keyAt) }
             } else {
-                if seen == nil { seen = Set(members.map { $0.0 }) }
-                if !seen!.insert(key).inserted { throw JSONError(.duplicateKey, at: keyAt) }
+                if seen.isEmpty { seen = Set(members.map { $0.0 }) }
+                if !seen.insert(key).inserted { throw JSONError(.duplicateKey, at: keyAt) }
             }
             skipWhitespace()
             guard i < end else { throw JSONError(.unexpectedEnd, at: i) }
@@ -201,48 +204,98 @@ struct JSONParser {
     // MARK: strings
 
     /// Reads a string starting at its opening quote. The fast path scans eight bytes at a
-    /// time for a quote, a backslash, a control byte or a non-ASCII byte, validates any
-    /// UTF-8 inline, and builds the String from the input without a copy in between.
+    /// time for a quote, a backslash or a control byte, remembers whether it passed any
+    /// non-ASCII byte, and builds the String straight from the input: ASCII needs no check,
+    /// anything else is validated once by the standard library while it is copied (the
+    /// offending byte is located only when that fails).
     private mutating func parseString() throws(JSONError) -> String {
         let open = i
         i += 1
         let start = i
+        var highBits: UInt64 = 0
         while true {
             while i &+ 8 <= end {
                 let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if !mayNeedAttention(w) { i &+= 8 } else { break }
+                let m = attentionMask(w)
+                if m != 0 {
+                    // The lowest flagged byte is a real hit: jump straight to it.
+                    let skip = m.trailingZeroBitCount &>> 3
+                    highBits |= w & ((1 &<< UInt64(skip &* 8)) &- 1)
+                    i &+= skip
+                    break
+                }
+                highBits |= w
+                i &+= 8
             }
-            guard i < end else { throw JSONError(.unterminatedString, at: open) }
+            guard i < end else {
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                throw JSONError(.unterminatedString, at: open)
+            }
             let b = p[i]
             if b == quote {
-                let s = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(start: p + start, count: i - start)
+                let s: String
+                if highBits & 0x8080_8080_8080_8080 == 0 {
+                    s = String(decoding: bytes, as: UTF8.self)
+                } else if let valid = String(validating: bytes, as: UTF8.self) {
+                    s = valid
+                } else {
+                    throw JSONError(.invalidUTF8, at: firstInvalidUTF8(from: start, to: i))
+                }
                 i += 1
                 return s
             }
-            if b == backslash { return try parseEscapedString(open: open, start: start) }
-            if b < 0x20 { throw JSONError(.controlCharacterInString, at: i) }
-            if b < 0x80 {
-                i += 1
-            } else {
-                let n = utf8SequenceLength(at: i)
-                if n == 0 { throw JSONError(.invalidUTF8, at: i) }
-                i += n
+            if b == backslash {
+                // The escaped path validates as it copies, so check what the fast path passed.
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                return try parseEscapedString(open: open, start: start)
             }
+            if b < 0x20 {
+                // An earlier invalid UTF-8 byte is reported first, as a single pass would.
+                try checkUTF8(from: start, to: i, highBits: highBits)
+                throw JSONError(.controlCharacterInString, at: i)
+            }
+            highBits |= UInt64(b)
+            i += 1
         }
     }
 
-    /// True when any byte of `w` is `"`, `\`, below 0x20 or above 0x7F (false positives are
-    /// harmless: the byte loop then looks closer).
+    /// Throws `invalidUTF8` at the first ill-formed sequence in `from..<to`, if the bytes
+    /// passed there (`highBits`, or-ed together) were not all ASCII.
+    private func checkUTF8(from: Int, to: Int, highBits: UInt64) throws(JSONError) {
+        guard highBits & 0x8080_8080_8080_8080 != 0 else { return }
+        let bad = firstInvalidUTF8(from: from, to: to)
+        if bad < to { throw JSONError(.invalidUTF8, at: bad) }
+    }
+
+    /// The offset of the first byte in `from..<to` that starts no well-formed UTF-8 sequence
+    /// within that range, or `to` if there is none.
+    private func firstInvalidUTF8(from: Int, to: Int) -> Int {
+        var k = from
+        while k < to {
+            if p[k] < 0x80 {
+                k += 1
+                continue
+            }
+            let n = utf8SequenceLength(at: k)
+            if n == 0 || k + n > to { return k }
+            k += n
+        }
+        return to
+    }
+
+    /// The high bit of each byte of `w` (read little-endian) that is `"`, `\\` or below 0x20.
+    /// Borrows run only upwards, from a byte that is a real hit, so the lowest flagged byte is
+    /// always a real one (higher ones may be false positives); bytes above 0x7F never flag.
     @inline(__always)
-    private func mayNeedAttention(_ w: UInt64) -> Bool {
+    private func attentionMask(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let q = w ^ (ones &* UInt64(quote))
         let bs = w ^ (ones &* UInt64(backslash))
         let hasQuote = (q &- ones) & ~q
         let hasBackslash = (bs &- ones) & ~bs
         let hasControl = (w &- ones &* 0x20) & ~w
-        return ((hasQuote | hasBackslash | hasControl | w) & highs) != 0
+        return (hasQuote | hasBackslash | hasControl) & 0x8080_8080_8080_8080
     }
 
     /// The slow path, from the first backslash: copies into `scratch` and decodes escapes.
@@ -375,8 +428,9 @@ struct JSONParser {
     // MARK: numbers
 
     /// Reads `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`. Integers that fit in Int64
-    /// are built directly; decimals with at most 19 significant digits and a small exponent
-    /// are computed exactly (Clinger's fast path); the rest go to the standard library.
+    /// are built directly; decimals whose significant digits fit in 53 bits, scaled by at most
+    /// 10^22, take one exact IEEE operation (Clinger's fast path); the rest go to the standard
+    /// library's correctly rounded conversion.
     private mutating func parseNumber() throws(JSONError) -> JSON {
         let start = i
         let negative = p[i] == minus

@@ -44,6 +44,18 @@ func isTargetByte(_ c: UInt8) -> Bool {
     c > 0x20 && c < 0x7F
 }
 
+/// True when one of the eight bytes of `w` may be below 0x20 or be 0x7F (exact when false:
+/// the bit tricks of "Bit Twiddling Hacks", hasless and haszero, give no false negatives).
+@inline(__always)
+func wordMayHoldControlByte(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highBits: UInt64 = 0x8080_8080_8080_8080
+    let below20 = (w &- ones &* 0x20) & ~w & highBits
+    let del = w ^ (ones &* 0x7F)
+    let isDEL = (del &- ones) & ~del & highBits
+    return (below20 | isDEL) != 0
+}
+
 @inline(__always)
 func isOWS(_ c: UInt8) -> Bool { c == ASCII.space || c == ASCII.tab }
 
@@ -76,6 +88,19 @@ func hexValue(_ c: UInt8) -> UInt8? {
     case 0x61...0x66: c - 0x61 + 10
     default: nil
     }
+}
+
+/// Appends raw bytes with one memcpy (appending an `UnsafeRawBufferPointer` as a generic
+/// sequence goes byte by byte).
+@inline(__always)
+func appendBytes(_ source: UnsafeRawBufferPointer, to array: inout [UInt8]) {
+    source.withMemoryRebound(to: UInt8.self) { array.append(contentsOf: $0) }
+}
+
+/// A new array holding a copy of `source`, made with one memcpy.
+@inline(__always)
+func copyBytes(_ source: UnsafeRawBufferPointer) -> [UInt8] {
+    source.withMemoryRebound(to: UInt8.self) { Array($0) }
 }
 
 /// Why percent-decoding failed.

@@ -37,8 +37,9 @@ extension HTTPRequestParser {
         let methodEnd = i
         i += 1
         let targetStart = i
-        while isTargetByte(p[i]) { i += 1 }
+        while isTargetByte(p[i]) && p[i] != 0x23 { i += 1 }
         let targetEnd = i
+        if p[i] == 0x23 { throw .bad("fragment in request target") }
         guard targetEnd > targetStart && p[i] == ASCII.space else { throw .bad("malformed request target") }
         if targetEnd - targetStart > limits.maxURIBytes {
             throw HTTPParseError(.uriTooLong, "request target longer than \(limits.maxURIBytes) bytes")
@@ -91,20 +92,37 @@ extension HTTPRequestParser {
             i += 1
             while isOWS(p[i]) { i += 1 }
             let valueStart = i
-            var valueEnd = i
-            while p[i] != ASCII.cr {
-                let c = p[i]
-                guard isFieldValueByte(c) else { throw .bad("control character in header value") }
-                i += 1
-                if !isOWS(c) { valueEnd = i }
-            }
+            i = try endOfFieldValue(p, from: i, limit: last)
             guard p[i + 1] == ASCII.lf else { throw .bad("bare CR in header field") }
+            var valueEnd = i
+            while valueEnd > valueStart && isOWS(p[valueEnd - 1]) { valueEnd -= 1 }
             i += 2
             try noteField(p, nameStart, nameEnd, valueStart, valueEnd, &facts)
             fields.append(HTTPHeaders.Field(nameStart: UInt32(nameStart - start), nameEnd: UInt32(nameEnd - start),
                                             valueStart: UInt32(valueStart - start), valueEnd: UInt32(valueEnd - start)))
         }
-        return HTTPHeaders(storage: Array(p[start..<last]), fields: fields)
+        return HTTPHeaders(storage: copyBytes(UnsafeRawBufferPointer(rebasing: p[start..<last])), fields: fields)
+    }
+
+    /// The index of the CR ending the field value that starts at `i`, checking that every
+    /// byte before it is a field-value byte. Eight bytes at a time while none is a control
+    /// character or DEL (the common case), byte by byte around the ones that are.
+    @inline(__always)
+    private func endOfFieldValue(_ p: UnsafeRawBufferPointer, from start: Int, limit: Int) throws(HTTPParseError) -> Int {
+        var i = start
+        while true {
+            if i + 8 <= limit && !wordMayHoldControlByte(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let stop = min(i + 8, limit + 1)
+            while i < stop {
+                let c = p[i]
+                if c == ASCII.cr { return i }
+                guard isFieldValueByte(c) else { throw .bad("control character in header value") }
+                i += 1
+            }
+        }
     }
 
     /// Records what the framing and connection rules need from one field.
@@ -197,11 +215,6 @@ extension HTTPRequestParser {
     /// Splits the target into the decoded path and the raw query, by its form (RFC 9112 §3.2).
     private func splitTarget(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, target: String,
                              method: String) throws(HTTPParseError) -> (String, String?) {
-        var i = start
-        while i < end {
-            if p[i] == 0x23 { throw .bad("fragment in request target") }
-            i += 1
-        }
         if method == "CONNECT" {
             // authority-form: host ":" port, nothing else.
             let t = UnsafeRawBufferPointer(rebasing: p[start..<end])
@@ -216,7 +229,7 @@ extension HTTPRequestParser {
             return (target, nil)
         }
         // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
-        i = start
+        var i = start
         guard isAlpha(p[i]) else { throw .bad("invalid request target") }
         while i < end && (isAlpha(p[i]) || (p[i] >= 0x30 && p[i] <= 0x39) || p[i] == ASCII.plus || p[i] == 0x2D || p[i] == 0x2E) {
             i += 1

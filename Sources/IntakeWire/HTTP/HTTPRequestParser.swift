@@ -76,18 +76,18 @@ public struct HTTPRequestParser {
         switch phase {
         case .failed: return
         case .upgraded:
-            buffer.append(contentsOf: bytes)
+            appendBytes(bytes, to: &buffer)
             return
         default: break
         }
         if buffer.isEmpty {
             // Fast path: parse in place, keep only the unfinished tail.
             let used = consumeCatching(bytes)
-            if used < bytes.count && retainsTail { buffer = Array(bytes[used...]) }
+            if used < bytes.count && retainsTail { buffer = copyBytes(UnsafeRawBufferPointer(rebasing: bytes[used...])) }
         } else {
             var input: [UInt8] = []
             swap(&input, &buffer)
-            input.append(contentsOf: bytes)
+            appendBytes(bytes, to: &input)
             let used = input.withUnsafeBytes { consumeCatching($0) }
             if used < input.count && retainsTail {
                 // A fresh array: a tight copy of a small tail rather than a large buffer's capacity.
@@ -169,7 +169,7 @@ public struct HTTPRequestParser {
                 try beginBody(of: head, framing: framing)
             case .fixedBody(let remaining):
                 let take = min(remaining, n - i)
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + take)]))
+                appendBytes(UnsafeRawBufferPointer(rebasing: p[i..<(i + take)]), to: &body)
                 i += take
                 if take == remaining {
                     finishPending(trailers: HTTPHeaders())
@@ -193,7 +193,7 @@ public struct HTTPRequestParser {
                 }
             case .chunkData(let remaining):
                 let take = min(remaining, n - i)
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + take)]))
+                appendBytes(UnsafeRawBufferPointer(rebasing: p[i..<(i + take)]), to: &body)
                 i += take
                 phase = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
             case .chunkDataEnd:
@@ -283,7 +283,7 @@ public struct HTTPRequestParser {
             if lf - 1 == scan.lineStart {
                 return lfAbsolute + 1
             }
-            if isHead && scan.lines == 0 { try checkURILength(p, from: start, to: lfAbsolute - 1) }
+            if isHead && scan.lines == 0 && lf > limits.maxURIBytes { try checkURILength(p, from: start, to: lfAbsolute - 1) }
             if lf + 1 > limits.maxHeaderBytes { throw headersTooLarge(isHead) }
             scan.lines += 1
             if scan.lines > maxLines { throw tooManyFields(isHead) }
