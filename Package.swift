@@ -60,5 +60,6 @@ let package = Package(
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeTestSupport"]),
     ]
 )
