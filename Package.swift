@@ -54,12 +54,11 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "IntakeJSONTests", dependencies: ["IntakeJSON"]),
-        .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeJSON"]),
+        .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeJSON", "IntakeTestSupport"]),
         .testTarget(name: "IntakeCryptoTests", dependencies: ["IntakeCrypto"]),
         .testTarget(name: "IntakeWireTests", dependencies: ["IntakeWire", "IntakeTestSupport"]),
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
-        .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeTestSupport"]),
     ]
 )

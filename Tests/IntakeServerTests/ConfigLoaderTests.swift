@@ -64,7 +64,7 @@ struct ConfigLoaderTests {
     }
 
     @Test func durationsAndSizes() {
-        #expect(ConfigLoader.parseDuration("30d") == 30 * 86400)
+        #expect(ConfigLoader.parseDuration("30d") == 2_592_000.0)
         #expect(ConfigLoader.parseDuration("500ms") == 0.5)
         #expect(ConfigLoader.parseDuration("10") == 10)
         #expect(ConfigLoader.parseDuration("-1s") == nil)

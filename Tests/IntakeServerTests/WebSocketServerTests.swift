@@ -45,7 +45,7 @@ struct WebSocketServerTests {
 
     static let badFrames: [BadFrame] = [
         BadFrame(name: "unmasked", code: 1002) { try $0.sendFrame(opcode: .text, payload: Array("x".utf8), mask: false) },
-        BadFrame(name: "reserved bit", code: 1002) { try $0.sendFrame(opcode: .text, payload: Array("x".utf8), reservedBits: 0x40) },
+        BadFrame(name: "reserved bit", code: 1002) { try $0.sendFrame(opcode: .text, payload: Array("x".utf8), reservedBits: 0x4) },
         BadFrame(name: "unknown opcode", code: 1002) { try $0.sendFrame(opcode: WebSocketOpcode(rawValue: 0x3)!, payload: []) },
         BadFrame(name: "fragmented ping", code: 1002) { try $0.sendFrame(opcode: .ping, payload: [], fin: false) },
         BadFrame(name: "oversized ping", code: 1002) { try $0.sendFrame(opcode: .ping, payload: [UInt8](repeating: 0, count: 126)) },

@@ -10,6 +10,12 @@ public struct AppAccount: Sendable, Equatable {
     public var key: String
     /// Where replies to this app's users are POSTed.
     public var webhook: String?
+
+    public init(account: String, key: String, webhook: String? = nil) {
+        self.account = account
+        self.key = key
+        self.webhook = webhook
+    }
 }
 
 /// Every setting of `intake serve`.
