@@ -26,6 +26,9 @@ commands:
 
 """
 
+/// What must live until the process exits (see `serve`).
+nonisolated(unsafe) var processLifetime: Any?
+
 var args = Array(CommandLine.arguments.dropFirst())
 let command = args.isEmpty ? "help" : args.removeFirst()
 
@@ -53,7 +56,10 @@ case "serve":
         src.resume()
         return src
     }
-    withExtendedLifetime(signals) { dispatchMain() }
+    // dispatchMain never returns, so the optimizer may end local lifetimes before calling it:
+    // keep the server and the signal sources in a global.
+    processLifetime = (server, signals)
+    dispatchMain()
 case "help", "--help", "-h":
     FileHandleOut.stdout(usage)
 default:
