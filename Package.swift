@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "IntakeJSONTests", dependencies: ["IntakeJSON"]),
         .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore", "IntakeJSON", "IntakeTestSupport"]),
         .testTarget(name: "IntakeCryptoTests", dependencies: ["IntakeCrypto"]),
+        .testTarget(name: "IntakeTelemetryTests", dependencies: ["IntakeTelemetry"]),
         .testTarget(name: "IntakeWireTests", dependencies: ["IntakeWire", "IntakeTestSupport"]),
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),

@@ -28,6 +28,7 @@ commands:
 
 /// What must live until the process exits (see `serve`).
 nonisolated(unsafe) var processLifetime: Any?
+nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 
 var args = Array(CommandLine.arguments.dropFirst())
 let command = args.isEmpty ? "help" : args.removeFirst()
@@ -41,24 +42,27 @@ case "serve":
     case .success(let c): config = c
     }
     signal(SIGPIPE, SIG_IGN)
-    let server: Server
-    do { server = try Server(config: config) } catch { fail("cannot start: \(error)", code: 1) }
-    FileHandleOut.stdout(server.readyLine + "\n")
+    // Signal handling is in place before the ready line, so a signal sent as soon as the line
+    // appears is handled; handlers run on the main queue once dispatchMain starts.
     let signals = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
         signal(sig, SIG_IGN)
         let src = DispatchSource.makeSignalSource(signal: sig, queue: .main)
         src.setEventHandler {
             Log.info("signal received; stopping", ["signal": .string(sig == SIGTERM ? "SIGTERM" : "SIGINT")])
-            server.shutdown()
+            (processLifetime as? Server)?.shutdown()
             Log.info("stopped")
             exit(0)
         }
         src.resume()
         return src
     }
+    let server: Server
+    do { server = try Server(config: config) } catch { fail("cannot start: \(error)", code: 1) }
     // dispatchMain never returns, so the optimizer may end local lifetimes before calling it:
-    // keep the server and the signal sources in a global.
-    processLifetime = (server, signals)
+    // keep the server and the signal sources in globals.
+    processLifetime = server
+    signalSources = signals
+    FileHandleOut.stdout(server.readyLine + "\n")
     dispatchMain()
 case "help", "--help", "-h":
     FileHandleOut.stdout(usage)

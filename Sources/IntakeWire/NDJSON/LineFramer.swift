@@ -12,6 +12,7 @@ public struct LineFramer {
     /// A line longer than the limit: the stream cannot be resynchronised safely.
     public struct LineTooLong: Error, Equatable, Sendable {
         public let limit: Int
+        public init(limit: Int) { self.limit = limit }
     }
 
     public init(maxLineBytes: Int) {

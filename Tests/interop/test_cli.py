@@ -1,0 +1,39 @@
+"""The `intake` executable as an operator meets it: the ready line, bad configuration (exit 2
+and one clear line naming every problem), and a clean stop on SIGINT."""
+import os
+import signal
+import subprocess
+
+from conftest import start_broker
+
+BIN = os.environ.get("INTAKE_BIN", os.path.join(os.path.dirname(__file__), "../../.build/debug/intake"))
+
+
+def test_bad_flags_exit_2_with_one_line_naming_every_problem():
+    r = subprocess.run([BIN, "serve", "--http", "nope", "--loops", "0", "--fsync", "sometimes", "--frobnicate", "1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r.stderr
+    for fragment in ["--http", "--loops", "--fsync", "--frobnicate"]:
+        assert fragment in lines[0]
+    assert r.stdout == ""
+
+
+def test_bad_environment_and_config_file(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"tcp": "127.0.0.1:99999", "adminToken": "env:NOT_SET_ANYWHERE"}')
+    env = dict(os.environ, INTAKE_MAX_BODY_BYTES="huge")
+    r = subprocess.run([BIN, "serve", "--config", str(cfg)], capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 2
+    assert "INTAKE_MAX_BODY_BYTES" in r.stderr and "NOT_SET_ANYWHERE" in r.stderr and "99999" in r.stderr
+
+
+def test_unknown_command_exits_2():
+    r = subprocess.run([BIN, "frob"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "unknown command" in r.stderr
+
+
+def test_sigint_stops_cleanly():
+    b = start_broker()
+    assert b.stop(signal.SIGINT) == 0
