@@ -14,6 +14,7 @@ func startServer(_ mutate: (inout ServerConfig) -> Void = { _ in }) throws -> Se
     c.loops = 2
     c.dataDir = "/tmp/intake-test-\(UInt32.random(in: 0...UInt32.max))"
     c.shutdownGraceSeconds = 1
+    c.logLevel = "warning"
     c.apps = [AppAccount(account: "cityapp", key: "cityapp-key-0123456789", webhook: nil)]
     mutate(&c)
     return try Server(config: c)
