@@ -30,6 +30,27 @@ struct OptionSpec: Sendable {
     }
 }
 
+extension OptionSpec {
+    /// A positive duration ("30s", "10m", "500ms") stored in seconds.
+    static func duration(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, Double> & Sendable) -> OptionSpec {
+        OptionSpec(flag: flag, help: help) { c, v in
+            guard let s = ConfigLoader.parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            c[keyPath: key] = s
+            return nil
+        }
+    }
+
+    /// A size in bytes ("16KiB", "1MiB") within `range`.
+    static func size(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, Int> & Sendable,
+                     _ range: ClosedRange<Int>, _ rangeText: String) -> OptionSpec {
+        OptionSpec(flag: flag, help: help) { c, v in
+            guard let n = ConfigLoader.parseBytes(v), range.contains(n) else { return "'\(v)' is not a size \(rangeText)" }
+            c[keyPath: key] = n
+            return nil
+        }
+    }
+}
+
 extension String {
     func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
 }
@@ -63,50 +84,20 @@ public enum ConfigLoader {
             guard let s = parseDuration(v), s >= 60 else { return "'\(v)' is not a duration of at least 1m (e.g. 30d)" }
             c.retentionSeconds = Int64(s); return nil
         },
-        OptionSpec(flag: "max-header-bytes", help: "largest HTTP request head (default 16KiB)") { c, v in
-            guard let n = parseBytes(v), (1024...1 << 20).contains(n) else { return "'\(v)' is not a size from 1KiB to 1MiB" }
-            c.maxHeaderBytes = n; return nil
-        },
-        OptionSpec(flag: "max-body-bytes", help: "largest HTTP request body (default 1MiB)") { c, v in
-            guard let n = parseBytes(v), (1...64 << 20).contains(n) else { return "'\(v)' is not a size up to 64MiB" }
-            c.maxBodyBytes = n; return nil
-        },
-        OptionSpec(flag: "max-line-bytes", help: "longest NDJSON line over TCP (default 1MiB)") { c, v in
-            guard let n = parseBytes(v), (256...64 << 20).contains(n) else { return "'\(v)' is not a size from 256B to 64MiB" }
-            c.maxLineBytes = n; return nil
-        },
-        OptionSpec(flag: "max-message-bytes", help: "largest WebSocket message (default 1MiB)") { c, v in
-            guard let n = parseBytes(v), (125...64 << 20).contains(n) else { return "'\(v)' is not a size from 125B to 64MiB" }
-            c.maxMessageBytes = n; return nil
-        },
-        OptionSpec(flag: "header-timeout", help: "time allowed to send a whole HTTP request (default 10s)") { c, v in
-            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
-            c.headerTimeoutSeconds = s; return nil
-        },
-        OptionSpec(flag: "idle-timeout", help: "idle HTTP keep-alive connections are closed after this (default 60s)") { c, v in
-            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
-            c.idleTimeoutSeconds = s; return nil
-        },
-        OptionSpec(flag: "ws-idle-timeout", help: "a WebSocket peer silent this long is pinged, then closed (default 300s)") { c, v in
-            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
-            c.wsIdleTimeoutSeconds = s; return nil
-        },
-        OptionSpec(flag: "tcp-idle-timeout", help: "silent NDJSON connections are closed after this (default 300s)") { c, v in
-            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
-            c.tcpIdleTimeoutSeconds = s; return nil
-        },
+        .size("max-header-bytes", "largest HTTP request head (default 16KiB)", \.maxHeaderBytes, 1024...1 << 20, "from 1KiB to 1MiB"),
+        .size("max-body-bytes", "largest HTTP request body (default 1MiB)", \.maxBodyBytes, 1...64 << 20, "up to 64MiB"),
+        .size("max-line-bytes", "longest NDJSON line over TCP (default 1MiB)", \.maxLineBytes, 256...64 << 20, "from 256B to 64MiB"),
+        .size("max-message-bytes", "largest WebSocket message (default 1MiB)", \.maxMessageBytes, 125...64 << 20, "from 125B to 64MiB"),
+        .duration("header-timeout", "time allowed to send a whole HTTP request (default 10s)", \.headerTimeoutSeconds),
+        .duration("idle-timeout", "idle HTTP keep-alive connections are closed after this (default 60s)", \.idleTimeoutSeconds),
+        .duration("ws-idle-timeout", "a WebSocket peer silent this long is pinged, then closed (default 300s)", \.wsIdleTimeoutSeconds),
+        .duration("tcp-idle-timeout", "silent NDJSON connections are closed after this (default 300s)", \.tcpIdleTimeoutSeconds),
         OptionSpec(flag: "max-connections", help: "most open connections in total (default 100000)") { c, v in
             guard let n = Int(v), n >= 1 else { return "'\(v)' is not a positive number" }
             c.maxConnections = n; return nil
         },
-        OptionSpec(flag: "outbound-buffer-bytes", help: "pending bytes per connection before it stops being read (default 256KiB)") { c, v in
-            guard let n = parseBytes(v), (4096...1 << 30).contains(n) else { return "'\(v)' is not a size from 4KiB to 1GiB" }
-            c.outboundBufferBytes = n; return nil
-        },
-        OptionSpec(flag: "slow-consumer-timeout", help: "a peer that stays over its outbound buffer this long is cut off (default 10s)") { c, v in
-            guard let s = parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
-            c.slowConsumerSeconds = s; return nil
-        },
+        .size("outbound-buffer-bytes", "pending bytes per connection before it stops being read (default 256KiB)", \.outboundBufferBytes, 4096...1 << 30, "from 4KiB to 1GiB"),
+        .duration("slow-consumer-timeout", "a peer that stays over its outbound buffer this long is cut off (default 10s)", \.slowConsumerSeconds),
         OptionSpec(flag: "shutdown-grace", help: "time given to connections to finish on SIGTERM (default 5s)") { c, v in
             guard let s = parseDuration(v), s >= 0 else { return "'\(v)' is not a duration" }
             c.shutdownGraceSeconds = s; return nil
