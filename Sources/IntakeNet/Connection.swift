@@ -252,7 +252,9 @@ public final class Connection {
             lastReadNanos = cil_monotonic_nanos()
             if state == .lingering { return }  // discarding until the peer's EOF
             if state == .closing { return }
-            handler?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            // A local strong reference: the handler may replace itself (upgrade) or close the
+            // connection (dropping `handler`) while this call runs.
+            if let h = handler { h.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
             if flushQueued { flush() }
         } else if n == 0 {
             abort(reason: state == .lingering ? .local : .peerClosed)
