@@ -16,8 +16,6 @@ struct LoopSettings {
     let hello: MessageTemplate?
     /// When set, only data messages containing it count as replies; others are unsolicited.
     let replyMatch: [UInt8]?
-    /// When set, a reply containing it counts as a failed request (NDJSON `"error"`).
-    let errorMatch: [UInt8]?
     /// Connection attempts in flight per loop while connecting.
     let connectBatch: Int
 }
@@ -34,6 +32,12 @@ struct LoopStats {
     var replyErrors: UInt64 = 0
     /// Error answers among `repliesInWindow`.
     var replyErrorsInWindow: UInt64 = 0
+    /// Duplicate acknowledgements among `repliesInWindow`.
+    var duplicatesInWindow: UInt64 = 0
+    /// Answers received by `fill` (errors included).
+    var filled: UInt64 = 0
+    /// Duplicate acknowledgements in every phase.
+    var duplicates: UInt64 = 0
 
     mutating func merge(_ other: LoopStats) {
         histogram.merge(other.histogram)
@@ -45,12 +49,15 @@ struct LoopStats {
         unsolicited += other.unsolicited
         replyErrors += other.replyErrors
         replyErrorsInWindow += other.replyErrorsInWindow
+        duplicatesInWindow += other.duplicatesInWindow
+        filled += other.filled
+        duplicates += other.duplicates
     }
 }
 
 final class ClientLoop<P: WireProtocol> {
     private enum State { case unopened, connecting, handshaking, awaitingHello, ready, awaitingReply, failed }
-    private enum Phase { case setup, running, verifying, idle }
+    private enum Phase { case setup, running, verifying, filling, idle }
 
     private final class Conn {
         let id: Int
@@ -60,6 +67,9 @@ final class ClientLoop<P: WireProtocol> {
         var state = State.unopened
         var seq: UInt64 = 0
         var sentAt: UInt64 = 0
+        /// `fill`: the sequence number of this connection's last message, and messages unanswered.
+        var quota: UInt64 = 0
+        var outstanding = 0
         var expectation = ""
         /// Unparsed input carried over to the next read (a partial frame).
         var inbox: [UInt8] = []
@@ -87,6 +97,7 @@ final class ClientLoop<P: WireProtocol> {
     private var windowEnd: UInt64 = 0
     private var settingUp = 0
     private var awaitingVerify = 0
+    private var awaitingFill = 0
     private(set) var stats = LoopStats()
 
     /// A loop for the connections with the given global ids (used as {c} in the template).
@@ -164,6 +175,31 @@ final class ClientLoop<P: WireProtocol> {
             poll(untilNanos: deadline, now: now)
         }
         for conn in conns where conn.state == .awaitingReply { fail(conn, "no reply to the verification message") }
+        phase = .idle
+    }
+
+    /// Pipelined, count-bounded load: connection `id` sends `quota(id)` messages with at most
+    /// `depth` unanswered at a time, until every answer is in or `deadline`. Answers are counted in
+    /// `stats.filled` (errors also in `replyErrors`); no latency is recorded.
+    func fill(quota: (Int) -> UInt64, depth: Int, deadline: UInt64) {
+        phase = .filling
+        awaitingFill = 0
+        for conn in conns where conn.state == .ready {
+            conn.quota = conn.seq + quota(conn.id)
+            conn.outstanding = 0
+            guard conn.quota > conn.seq else { continue }
+            awaitingFill += 1
+            while conn.outstanding < depth && conn.seq < conn.quota && conn.state != .failed {
+                conn.outstanding += 1
+                sendMessage(conn, settings.message, awaiting: .awaitingReply)
+            }
+        }
+        while awaitingFill > 0 {
+            let now = ProcStats.nowNanos()
+            if now >= deadline { break }
+            poll(untilNanos: deadline, now: now)
+        }
+        for conn in conns where conn.state == .awaitingReply { fail(conn, "answers still missing at the fill deadline") }
         phase = .idle
     }
 
@@ -342,11 +378,9 @@ final class ClientLoop<P: WireProtocol> {
             stats.unsolicited += 1
             return
         }
-        var isError = false
-        if let bad = settings.errorMatch, contains(payload, bad) {
-            isError = true
-            stats.replyErrors += 1
-        }
+        let kind = proto.classify(payload)
+        if kind == .error { stats.replyErrors += 1 }
+        if kind == .duplicate { stats.duplicates += 1 }
         switch phase {
         case .running:
             let now = ProcStats.nowNanos()
@@ -354,7 +388,8 @@ final class ClientLoop<P: WireProtocol> {
                 if now >= windowStart {
                     stats.histogram.record(now &- conn.sentAt)
                     stats.repliesInWindow &+= 1
-                    if isError { stats.replyErrorsInWindow &+= 1 }
+                    if kind == .error { stats.replyErrorsInWindow &+= 1 }
+                    if kind == .duplicate { stats.duplicatesInWindow &+= 1 }
                 }
                 sendMessage(conn, settings.message, awaiting: .awaitingReply)
             } else {
@@ -364,6 +399,16 @@ final class ClientLoop<P: WireProtocol> {
             conn.state = .ready
             stats.verified += 1
             awaitingVerify -= 1
+        case .filling:
+            stats.filled &+= 1
+            conn.outstanding -= 1
+            if conn.seq < conn.quota {
+                conn.outstanding += 1
+                sendMessage(conn, settings.message, awaiting: .awaitingReply)
+            } else if conn.outstanding == 0 {
+                conn.state = .ready
+                awaitingFill -= 1
+            }
         case .setup, .idle:
             conn.state = .ready
             stats.unsolicited += 1
@@ -436,6 +481,7 @@ final class ClientLoop<P: WireProtocol> {
         switch conn.state {
         case .connecting, .handshaking, .awaitingHello: settingUp -= 1
         case .awaitingReply where phase == .verifying: awaitingVerify -= 1
+        case .awaitingReply where phase == .filling: awaitingFill -= 1
         default: break
         }
         conn.state = .failed

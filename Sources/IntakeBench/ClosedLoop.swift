@@ -13,6 +13,8 @@ struct ClosedLoopPlan {
     let settings: LoopSettings
     /// Bound on connecting and handshaking all connections.
     var connectTimeoutS: Double = 30
+    /// Skip the window when any connection failed to connect or handshake (e.g. auth refused).
+    var abortOnConnectErrors = false
 }
 
 /// What a closed-loop measurement found.
@@ -57,6 +59,11 @@ enum ClosedLoop {
     static func measure<P: WireProtocol>(_ proto: P, _ plan: ClosedLoopPlan) -> ClosedLoopResult {
         let loops = makeLoops(proto, plan.settings, connections: plan.connections, threads: plan.threads)
         connectAll(loops, timeoutS: plan.connectTimeoutS)
+        if plan.abortOnConnectErrors, mergedStats(loops).errors > 0 {
+            for loop in loops { loop.close() }
+            return ClosedLoopResult(connections: plan.connections, stats: mergedStats(loops), durationS: plan.durationS,
+                                    messagesPerSec: 0, loadgenCores: 0, serverCores: nil)
+        }
         let windowStart = ProcStats.nowNanos() + UInt64(plan.warmupS * 1e9)
         let windowEnd = windowStart + UInt64(plan.durationS * 1e9)
         let group = ThreadGroup(loops.map { loop in { loop.run(windowStart: windowStart, windowEnd: windowEnd) } })

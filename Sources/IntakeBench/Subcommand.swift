@@ -36,7 +36,6 @@ enum WSOptions {
             message: MessageTemplate(args.string("--message") ?? MessageTemplate.defaultText, size: size),
             hello: args.string("--hello").map { MessageTemplate($0, size: size) },
             replyMatch: args.string("--reply-match").map { Array($0.utf8) },
-            errorMatch: nil,
             connectBatch: try args.int("--connect-batch", default: 500, in: 1...60000))
     }
 

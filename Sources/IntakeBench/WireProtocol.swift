@@ -49,6 +49,23 @@ protocol WireProtocol {
 
     /// Decodes the next unit of input. May unmask in place, hence the mutable buffer.
     func next(_ input: UnsafeMutableRawBufferPointer) -> Incoming
+
+    /// What a reply means for the request it answers (ingest: an ack, a duplicate ack, an error).
+    func classify(_ payload: UnsafeRawBufferPointer) -> AnswerKind
+}
+
+/// The meaning of one reply, counted separately by ClientLoop.
+enum AnswerKind {
+    case ok
+    /// Accepted, but the server had already stored it (ingest `"duplicate":true`).
+    case duplicate
+    case error
+}
+
+extension WireProtocol {
+    /// Echo-style protocols: every reply is a plain success.
+    @inline(__always)
+    func classify(_ payload: UnsafeRawBufferPointer) -> AnswerKind { .ok }
 }
 
 /// xorshift64* for WebSocket mask keys: masking only has to be unpredictable to intermediaries,
@@ -66,21 +83,25 @@ struct FastRNG {
     }
 }
 
-/// Byte-string search used for --reply-match and ingest error detection (short needles, short payloads).
+/// Byte-string search used for --reply-match and ingest answers (short needles, short payloads).
 @inline(__always)
-func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool { find(haystack, needle) != nil }
+
+/// Offset of the first occurrence of `needle` in `haystack`, nil when absent.
+@inline(__always)
+func find(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Int? {
     let n = needle.count
-    guard n > 0 else { return true }
-    guard haystack.count >= n else { return false }
+    guard n > 0 else { return 0 }
+    guard haystack.count >= n else { return nil }
     let first = needle[0]
     var i = 0
     while i <= haystack.count - n {
         if haystack[i] == first {
             var j = 1
             while j < n && haystack[i + j] == needle[j] { j += 1 }
-            if j == n { return true }
+            if j == n { return i }
         }
         i += 1
     }
-    return false
+    return nil
 }

@@ -8,6 +8,8 @@ let subcommands: [Subcommand] = [
     WSIdleCommand.subcommand,
     WSSweepCommand.subcommand,
     IngestCommand.subcommand,
+    FsyncCommand.subcommand,
+    RecoveryCommand.subcommand,
 ]
 
 @MainActor
