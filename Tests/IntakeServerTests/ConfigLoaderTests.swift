@@ -75,3 +75,18 @@ struct ConfigLoaderTests {
         #expect(ConfigLoader.parseBytes("1.5MiB") == nil)
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct SampleConfigTests {
+    /// The documented sample must stay loadable: every key known, every value valid.
+    @Test func theSampleConfigLoads() throws {
+        let repo = String(#filePath).components(separatedBy: "/Tests/")[0]
+        let path = repo + "/Ops/samples/config.json"
+        let env = ["INTAKE_ADMIN_TOKEN": "admin-token-0123456789", "CITYAPP_KEY": "cityapp-key-0123456789"]
+        let c = try ConfigLoader.load(arguments: ["--config", path], environment: env, readFile: ProcessEnvironment.readFile).get()
+        #expect(c.dataDir == "/var/lib/intake")
+        #expect(c.apps.map(\.account) == ["cityapp"])
+        #expect(c.maxHeaderBytes == 16384)
+        #expect(c.retentionSeconds == 30 * 86400)
+    }
+}
