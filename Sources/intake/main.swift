@@ -56,6 +56,11 @@ func offlineFlags(_ args: [String], booleans: Set<String>, values: Set<String>) 
     return (dir, flags)
 }
 
+/// The running broker and its signal sources. A global, because `dispatchMain()` never returns:
+/// locals (even inside `withExtendedLifetime`) may be released before it is called in release
+/// builds, which freed the server under its loops and dropped the SIGTERM handlers.
+nonisolated(unsafe) var running: (broker: Broker, signals: [any DispatchSourceSignal])?
+
 var args = Array(CommandLine.arguments.dropFirst())
 let command = args.isEmpty ? "help" : args.removeFirst()
 
@@ -83,7 +88,8 @@ case "serve":
         src.resume()
         return src
     }
-    withExtendedLifetime(signals) { dispatchMain() }
+    running = (broker, signals)
+    dispatchMain()
 case "check":
     let (dir, flags) = offlineFlags(args, booleans: ["--repair"], values: [])
     do {
