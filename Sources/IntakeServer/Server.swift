@@ -16,7 +16,8 @@ public final class Server: Sendable {
     let context: ServerContext
 
     /// Binds the listeners and starts serving. Throws when a listener cannot be bound.
-    public init(config: ServerConfig, ingestor: (any Ingestor)? = nil) throws(IOError) {
+    /// Without an ingestor, ingest answers `unavailable`; without views, admin views do.
+    public init(config: ServerConfig, ingestor: (any Ingestor)? = nil, views: (any BrokerViews)? = nil) throws(IOError) {
         self.config = config
         Log.level = LogLevel(name: config.logLevel) ?? .info
         var limits = ConnectionLimits()
@@ -25,7 +26,7 @@ public final class Server: Sendable {
         limits.maxOutboundBytes = max(config.outboundBufferBytes * 32, 8 << 20)
         limits.slowConsumerGraceNanos = UInt64(config.slowConsumerSeconds * 1e9)
         let health = Health()
-        let router = Routes.make(config: config, health: health, ingestor: ingestor)
+        let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views)
         let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
         self.context = context
         group = try EventLoopGroup(count: config.loops, limits: limits)

@@ -7,11 +7,11 @@ import Glibc
 import CIntakeLinux
 
 /// A mutex plus a condition, used as `lock(); while !ready { wait() }; …; unlock()`.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -27,27 +27,27 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
     /// Wakes the waiter; call with the lock held.
-    func signal() { pthread_cond_signal(cond) }
+    package func signal() { pthread_cond_signal(cond) }
     /// Waits for a signal (or a spurious wake-up); call with the lock held.
-    func wait() { pthread_cond_wait(cond, mutex) }
+    package func wait() { pthread_cond_wait(cond, mutex) }
 
     /// Waits for a signal or until the monotonic clock reaches `deadline` (nanoseconds).
-    func wait(untilMonotonicNanos deadline: UInt64) {
+    package func wait(untilMonotonicNanos deadline: UInt64) {
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         _ = pthread_cond_timedwait(cond, mutex, &ts)  // ETIMEDOUT is the expected way out
     }
 
     /// `body` with the lock held.
     @inline(__always)
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// The monotonic clock in nanoseconds.
-    static func now() -> UInt64 { cil_monotonic_nanos() }
+    package static func now() -> UInt64 { cil_monotonic_nanos() }
 }

@@ -13,21 +13,53 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 }
 
 enum FileHandleOut {
-    static func stderr(_ s: String) { var b = Array(s.utf8); _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
-    static func stdout(_ s: String) { var b = Array(s.utf8); _ = b.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) } }
+    static func stderr(_ s: String) { write(2, Array(s.utf8)) }
+    static func stdout(_ s: String) { write(1, Array(s.utf8)) }
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    static func write(_ fd: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 { if errno == EINTR { continue }; return }
+                off += n
+            }
+        }
+    }
 }
 
 let usage = """
 usage: intake <command> [flags]
 
 commands:
-  serve        run the broker (intake serve --help lists its flags)
-  help         this text
+  serve                                  run the broker (intake serve --help lists its flags)
+  check --data-dir DIR [--repair]        check the log; with --repair cut it back to the last good record
+  export --data-dir DIR [--format jsonl] print every stored message, one JSON envelope per line
+  help                                   this text
 
 """
 
-/// What must live until the process exits (see `serve`).
-nonisolated(unsafe) var processLifetime: Any?
+/// `--data-dir DIR` (or `--data-dir=DIR`) and the boolean flags allowed, from `args`.
+func offlineFlags(_ args: [String], booleans: Set<String>, values: Set<String>) -> (dataDir: String, flags: [String: String]) {
+    var flags: [String: String] = [:]
+    var i = 0
+    while i < args.count {
+        var name = args[i], value: String?
+        if let eq = name.firstIndex(of: "=") { value = String(name[name.index(after: eq)...]); name = String(name[..<eq]) }
+        i += 1
+        if booleans.contains(name) { flags[name] = "true"; continue }
+        guard values.contains(name) || name == "--data-dir" else { fail("unknown flag \(name)\n" + usage) }
+        if value == nil { guard i < args.count else { fail("\(name) needs a value") }; value = args[i]; i += 1 }
+        flags[name] = value
+    }
+    guard let dir = flags["--data-dir"], !dir.isEmpty else { fail("--data-dir DIR is required\n" + usage) }
+    return (dir, flags)
+}
+
+/// The running broker and its signal sources. A global, because `dispatchMain()` never returns:
+/// locals (even inside `withExtendedLifetime`) may be released before it is called in release
+/// builds, which freed the server under its loops and dropped the SIGTERM handlers.
+nonisolated(unsafe) var runningBroker: Broker?
 nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 
 var args = Array(CommandLine.arguments.dropFirst())
@@ -49,21 +81,36 @@ case "serve":
         let src = DispatchSource.makeSignalSource(signal: sig, queue: .main)
         src.setEventHandler {
             Log.info("signal received; stopping", ["signal": .string(sig == SIGTERM ? "SIGTERM" : "SIGINT")])
-            (processLifetime as? Server)?.shutdown()
+            runningBroker?.shutdown()
             Log.info("stopped")
             exit(0)
         }
         src.resume()
         return src
     }
-    let server: Server
-    do { server = try Server(config: config) } catch { fail("cannot start: \(error)", code: 1) }
-    // dispatchMain never returns, so the optimizer may end local lifetimes before calling it:
-    // keep the server and the signal sources in globals.
-    processLifetime = server
+    let broker: Broker
+    do { broker = try Broker.start(config: config) } catch { fail(error.description, code: 1) }
+    runningBroker = broker
     signalSources = signals
-    FileHandleOut.stdout(server.readyLine + "\n")
+    FileHandleOut.stdout(broker.server.readyLine + "\n")
     dispatchMain()
+case "check":
+    let (dir, flags) = offlineFlags(args, booleans: ["--repair"], values: [])
+    do {
+        let report = try OfflineTools.check(dataDir: dir, repair: flags["--repair"] != nil)
+        FileHandleOut.stdout(report.description)
+        exit(report.isClean || report.movedTo != nil ? 0 : 1)
+    } catch {
+        fail("check \(dir): \(error)", code: 1)
+    }
+case "export":
+    let (dir, flags) = offlineFlags(args, booleans: [], values: ["--format"])
+    guard (flags["--format"] ?? "jsonl") == "jsonl" else { fail("--format: only jsonl is supported") }
+    do {
+        _ = try OfflineTools.exportJSONL(dataDir: dir) { FileHandleOut.write(1, $0) }
+    } catch {
+        fail("export \(dir): \(error)", code: 1)
+    }
 case "help", "--help", "-h":
     FileHandleOut.stdout(usage)
 default:

@@ -8,7 +8,8 @@ import IntakeCore
 import WebChannel
 
 enum Routes {
-    static func make(config: ServerConfig, health: Health, ingestor: (any Ingestor)?) -> HTTPRouter<HTTPRoute> {
+    static func make(config: ServerConfig, health: Health, ingestor: (any Ingestor)?,
+                     views: (any BrokerViews)?) -> HTTPRouter<HTTPRoute> {
         var router = HTTPRouter<HTTPRoute>()
         router.add("GET", "/healthz", .sync { _ in .text(.ok, "ok\n") })
         router.add("GET", "/readyz", .sync { _ in
@@ -28,6 +29,10 @@ enum Routes {
         let apps = AppAuthenticator(apps: config.apps)
         router.add("POST", "/api/v1/messages", .async { request, responder in
             IngestHTTP.handle(request, apps: apps, ingestor: ingestor, responder: responder)
+        })
+        let adminToken = config.adminToken
+        router.add("GET", "/api/v1/queues", .async { request, responder in
+            AdminHTTP.queues(request, adminToken: adminToken, views: views, responder: responder)
         })
 
         let widgetRoot = config.webRoot.map { $0 + "/widget" } ?? WebAssets.widgetDirectory

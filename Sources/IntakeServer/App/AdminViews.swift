@@ -1,0 +1,72 @@
+// IntakeServer: the read-only admin views (CONTRACT.md: GET /api/v1/queues …), answered from
+// the core thread's state. The route runs on a loop; the answer comes back through the
+// responder from the core thread.
+import IntakeCore
+import IntakeJSON
+import IntakeWire
+
+/// Where admin views read the broker's state.
+public protocol BrokerViews: AnyObject, Sendable {
+    /// Every queue with its depth and at most `limit` sessions in service order; `completion`
+    /// runs on any thread with the views and the time they were taken at.
+    func queues(limit: Int, completion: @escaping @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
+}
+
+enum AdminHTTP {
+    static let defaultQueueLimit = 100
+    static let maxQueueLimit = 100_000
+
+    /// Nil when the request carries the admin bearer token, else the response to send.
+    static func refusal(_ request: HTTPRequest, adminToken: String?) -> HTTPResponse? {
+        guard let token = adminToken else {
+            return ClientError.forbidden("the admin API is disabled: configure adminToken").response
+        }
+        guard let auth = request.head.headers["Authorization"], auth.hasPrefix("Bearer "),
+              constantTimeEqualsString(String(auth.dropFirst(7)).trimmingSpaces(), token)
+        else {
+            authFailures.increment()
+            var r = ClientError.unauthorized("send Authorization: Bearer <admin token>").response
+            r.headers.add(name: "WWW-Authenticate", value: "Bearer")
+            return r
+        }
+        return nil
+    }
+
+    /// GET /api/v1/queues[?limit=N]: `{"queues":[{"name","depth","depthByPriority":[10 ints],
+    /// "sessions":[{"session","priority","enqueuedAt","waitedMs"}]}]}`.
+    static func queues(_ request: HTTPRequest, adminToken: String?, views: (any BrokerViews)?, responder: HTTPResponder) {
+        if let r = refusal(request, adminToken: adminToken) { return responder.respond(r) }
+        var limit = defaultQueueLimit
+        if let text = queryValue(request.head.query, "limit") {
+            guard let n = Int(text), (0...maxQueueLimit).contains(n) else {
+                return responder.respond(ClientError("bad_request", "limit must be a number from 0 to \(maxQueueLimit)", status: .badRequest).response)
+            }
+            limit = n
+        }
+        guard let views else { return responder.respond(ClientError.unavailable("the store is not ready").response) }
+        views.queues(limit: limit) { queues, now in
+            let json = JSON.object([("queues", .array(queues.map { q in
+                .object([
+                    ("name", .string(q.name)), ("depth", .int(Int64(q.depth))),
+                    ("depthByPriority", .array(q.depthByPriority.map { .int(Int64($0)) })),
+                    ("sessions", .array(q.sessions.map { e in
+                        .object([("session", .string(e.id)), ("priority", .int(Int64(e.priority))),
+                                 ("enqueuedAt", .string(RFC3339.format(e.enqueuedAt))),
+                                 ("waitedMs", .int(max(0, now - e.enqueuedAt)))])
+                    })),
+                ])
+            }))])
+            responder.respond(.json(.ok, json.serializedBytes))
+        }
+    }
+
+    /// The value of `name` in a raw query string, undecoded.
+    static func queryValue(_ query: String?, _ name: String) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.first == Substring(name) { return kv.count > 1 ? String(kv[1]) : "" }
+        }
+        return nil
+    }
+}

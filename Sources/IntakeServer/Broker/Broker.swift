@@ -1,0 +1,168 @@
+// IntakeServer/Broker: start-up and shutdown of the durable broker: open the log (recovery),
+// rebuild the state from the newest snapshot plus the log after it, start the core thread and
+// then the listeners. Runs on the main thread; `shutdown` is called once, from the signal queue.
+//
+// Restart procedure (docs/STORAGE.md, "Broker restart"): LogStore.open recovers the log (a
+// torn tail is cut and reported); the snapshot's state is decoded; every record after it is
+// applied with the same `BrokerState.apply` the live path uses; old segments are compacted;
+// the core thread starts; the server starts listening and prints its ready line.
+import IntakeCore
+import IntakeStore
+import IntakeNet
+import IntakeTelemetry
+
+/// Why the broker did not start, with what the operator should do.
+public enum BrokerStartError: Error, CustomStringConvertible {
+    /// The log could not be opened or recovered.
+    case store(StoreError, dataDir: String)
+    /// A snapshot or record passed its checksum but cannot be decoded.
+    case state(String, dataDir: String)
+    /// A listener could not be bound.
+    case listen(IOError)
+
+    /// One line for stderr.
+    public var description: String {
+        switch self {
+        case let .store(.corrupt(segment, offset, reason), dir):
+            "the log in \(dir) is damaged: segment \(segment) at offset \(offset): \(reason). Nothing was changed. "
+                + "Run `intake check --data-dir \(dir)` to see the damage, then `intake check --data-dir \(dir) --repair` "
+                + "to cut the log back to the last good record (the damaged part is moved aside, not deleted)"
+        case let .store(.locked(dir), _):
+            "the data directory \(dir) is in use by another intake process; stop it first"
+        case let .store(e, dir):
+            "cannot open the store in \(dir): \(e)"
+        case let .state(why, dir):
+            "cannot rebuild the broker state from \(dir): \(why). Run `intake check --data-dir \(dir)`"
+        case .listen(let e):
+            "cannot listen: \(e)"
+        }
+    }
+}
+
+/// The running durable broker: store, core thread and server.
+public final class Broker: Sendable {
+    /// The HTTP and TCP server.
+    public let server: Server
+    let core: BrokerCore
+    let store: LogStore
+
+    /// What start-up found: recovery report, how many records were replayed, and timings.
+    public struct StartReport: Sendable {
+        public var recovery: RecoveryReport
+        public var replayedRecords: Int
+        public var messages: Int
+        public var sessions: Int
+        public var queued: Int
+        /// Time spent opening the log, decoding the snapshot and replaying, in seconds.
+        public var openSeconds: Double
+        public var snapshotSeconds: Double
+        public var replaySeconds: Double
+    }
+
+    /// What start-up found.
+    public let startReport: StartReport
+
+    /// Opens the store in `config.dataDir`, rebuilds the state, starts the core and the server.
+    public static func start(config: ServerConfig, options: BrokerOptions = BrokerOptions()) throws(BrokerStartError) -> Broker {
+        let (store, state, report) = try openState(config: config, options: options)
+        let core = BrokerCore(store: store, state: state, lastSequence: store.acknowledgedSequence, options: options,
+                              retentionSeconds: config.retentionSeconds)
+        core.start()
+        let server: Server
+        do {
+            server = try Server(config: config, ingestor: core, views: core)
+        } catch {
+            core.stop()
+            store.close()
+            throw .listen(error)
+        }
+        server.health.addCheck("store") { store.isHealthy }
+        return Broker(server: server, core: core, store: store, report: report)
+    }
+
+    private init(server: Server, core: BrokerCore, store: LogStore, report: StartReport) {
+        self.server = server
+        self.core = core
+        self.store = store
+        self.startReport = report
+    }
+
+    /// Opens the log and rebuilds the state (no threads but the store's writer are started).
+    static func openState(config: ServerConfig, options: BrokerOptions) throws(BrokerStartError) -> (LogStore, BrokerState, StartReport) {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var logOptions = LogOptions(fsync: FsyncPolicy(parsing: config.fsync) ?? .always, segmentMaxBytes: options.segmentMaxBytes)
+        logOptions.clock = options.clock
+        let store: LogStore, recovery: RecoveryReport
+        do {
+            (store, recovery) = try LogStore.open(directory: config.dataDir, options: logOptions, fileSystem: options.fileSystem)
+        } catch let e as StoreError {
+            throw .store(e, dataDir: config.dataDir)
+        } catch {
+            throw .state("\(error)", dataDir: config.dataDir)
+        }
+        if recovery.truncatedBytes > 0 {
+            Log.warning("broker: the log had a torn tail (an interrupted write); it was cut", [
+                "segment": .string(recovery.truncatedSegment ?? ""), "bytesCut": .int(Int(recovery.truncatedBytes)),
+                "lastGoodSequence": .int(Int(recovery.lastSequence)), "reason": .string(recovery.truncationReason ?? ""),
+            ])
+        }
+        let t1 = clock.now
+        var state = BrokerState()
+        if let snap = recovery.snapshot {
+            do {
+                state = try BrokerState.fromSnapshot(snap.payload)
+            } catch {
+                store.close()
+                throw .state("snapshot \(snap.file) cannot be decoded (\(error)); move it out of the data directory "
+                             + "and restart to fall back to the previous snapshot", dataDir: config.dataDir)
+            }
+        }
+        let t2 = clock.now
+        var replayed = 0
+        do {
+            replayed = try store.replay(after: recovery.snapshot?.sequence ?? 0) { view in
+                do {
+                    state.apply(try BrokerRecord.decode(type: view.type, payload: view.payload, keepEnvelope: false))
+                } catch {
+                    throw BrokerStartError.state("record \(view.sequence) (type \(view.type)) cannot be decoded: \(error)",
+                                                 dataDir: config.dataDir)
+                }
+            }
+        } catch let e as BrokerStartError {
+            store.close()
+            throw e
+        } catch let e as StoreError {
+            store.close()
+            throw .store(e, dataDir: config.dataDir)
+        } catch {
+            store.close()
+            throw .state("\(error)", dataDir: config.dataDir)
+        }
+        let t3 = clock.now
+        do {
+            try store.compact(retention: .seconds(config.retentionSeconds))
+        } catch {
+            Log.warning("broker: compaction at start-up failed; old segments are kept", ["error": .string("\(error)")])
+        }
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        let report = StartReport(recovery: recovery, replayedRecords: replayed, messages: state.messageCount,
+                                 sessions: state.sessions.count, queued: state.queues.totalCount,
+                                 openSeconds: seconds(t1 - t0), snapshotSeconds: seconds(t2 - t1), replaySeconds: seconds(t3 - t2))
+        Log.info("broker: state rebuilt", [
+            "snapshotSequence": .int(Int(recovery.snapshot?.sequence ?? 0)), "recordsReplayed": .int(replayed),
+            "messages": .int(report.messages), "sessions": .int(report.sessions), "queued": .int(report.queued),
+            "openSeconds": .double(report.openSeconds), "snapshotSeconds": .double(report.snapshotSeconds),
+            "replaySeconds": .double(report.replaySeconds),
+        ])
+        return (store, state, report)
+    }
+
+    /// Stops accepting, lets connections finish (their acknowledgements included), stops the
+    /// core thread, then closes the store (flush and fsync). Idempotent.
+    public func shutdown() {
+        server.shutdown()
+        core.stop()
+        store.close()
+    }
+}

@@ -1,0 +1,233 @@
+// IntakeServer/Broker: the core thread, the one owner of the BrokerState (docs/THREADING.md).
+// Loops hand commands in through a bounded, locked inbox; the core runs the state machine,
+// appends the records of everything it took in one appendBatch, and the store's completion
+// (on the writer thread) answers the producers, who hop back to their own loops.
+//
+// Design
+// - Guarantees: an `accepted` outcome is sent only after the records of that message are
+//   durable; a duplicate whose original is still in flight is answered with the original's
+//   batch (and fails if it fails); after a storage failure every ingest is refused at once.
+// - State is applied before the append completes (so the next command sees it, e.g. the same
+//   citizen's session), but nothing is acknowledged before durability. After a failure the
+//   in-memory state may hold unacknowledged records; the store is then sticky-failed and the
+//   broker must be restarted, which rebuilds the state from what is durable.
+// - Snapshots: a copy of the state (copy-on-write: the next mutation pays one O(n) copy on
+//   this thread) is encoded on a background queue and written by the store's snapshot queue;
+//   compaction follows a successful snapshot. Admin reads run here, between commands.
+import Dispatch
+import IntakeCore
+import IntakeStore
+import IntakeTelemetry
+import IntakeJSON
+import Foundation
+import Synchronization
+
+/// Tuning of the core thread and of background snapshots; the defaults are the production ones.
+public struct BrokerOptions: Sendable {
+    /// Write a snapshot after this many records …
+    public var snapshotEveryRecords = 100_000
+    /// … or after this long with at least one new record, whichever comes first.
+    public var snapshotIntervalSeconds = 600.0
+    /// Commands waiting in the core's inbox beyond this are refused as `unavailable`.
+    public var maxInbox = 65_536
+    /// The log's file system (tests inject faults).
+    public var fileSystem: any FileSystem = PosixFileSystem()
+    /// Largest segment file.
+    public var segmentMaxBytes = LogFormat.defaultSegmentMaxBytes
+    /// Wall clock for receivedAt and ids.
+    public var clock: @Sendable () -> EpochMillis = LogOptions.wallClockMillis
+
+    /// The defaults.
+    public init() {}
+}
+
+/// The broker's core thread: implements `Ingestor` and the admin reads.
+final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
+    enum Command {
+        case ingest(Envelope, PendingBatch.Reply)
+        case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
+    }
+
+    let store: LogStore
+    let options: BrokerOptions
+    let retention: Duration
+
+    // Guarded by `inbox`.
+    private let inbox = ConditionLock()
+    private var commands: [Command] = []
+    private var stopping = false
+
+    // Core thread only (and the thread that created it, before `start`).
+    private var state: BrokerState
+    private var lastSequence: UInt64
+    private var inFlight: [String: PendingBatch] = [:]
+    private var unretired: [(batch: PendingBatch, keys: [String])] = []
+    private var unretiredHead = 0
+    private var recordsSinceSnapshot = 0
+    private var lastSnapshotNanos: UInt64
+    private let snapshotRunning = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+
+    /// Messages and records counted for /metrics.
+    let ingested = MetricsRegistry.shared.counter("intake_messages_ingested_total", help: "Messages stored.", labels: ["channel": "all"])
+    let duplicates = MetricsRegistry.shared.counter("intake_messages_duplicate_total", help: "Messages recognised as repeats.", labels: ["channel": "all"])
+
+    init(store: LogStore, state: BrokerState, lastSequence: UInt64, options: BrokerOptions, retentionSeconds: Int64) {
+        self.store = store
+        self.state = state
+        self.lastSequence = lastSequence
+        self.options = options
+        self.retention = .seconds(retentionSeconds)
+        lastSnapshotNanos = ConditionLock.now()
+    }
+
+    func start() {
+        let t = Thread { [self] in self.run() }
+        t.name = "intake-core"
+        t.start()
+    }
+
+    /// Answers what is queued, stops the thread and waits for it. Idempotent.
+    func stop() {
+        let first = inbox.withLock {
+            defer { stopping = true; inbox.signal() }
+            return !stopping
+        }
+        if first { exited.wait() }
+    }
+
+    // MARK: any thread
+
+    func ingest(_ envelope: Envelope, completion: @escaping @Sendable (IngestOutcome) -> Void) {
+        if !store.isHealthy, let e = store.failure { return completion(.failed(.unavailable(Self.refusal(e)))) }
+        if let refused = enqueue(.ingest(envelope, completion)) { completion(.failed(refused)) }
+    }
+
+    func queues(limit: Int, completion: @escaping @Sendable ([BrokerState.QueueView], EpochMillis) -> Void) {
+        if let refused = enqueue(.queues(limit: limit, completion)) {
+            Log.debug("queues view refused", ["reason": .string(refused.message)])
+            completion([], options.clock())
+        }
+    }
+
+    private func enqueue(_ c: Command) -> ClientError? {
+        inbox.lock()
+        defer { inbox.unlock() }
+        if stopping { return .unavailable("the broker is shutting down") }
+        if commands.count >= options.maxInbox { return .unavailable("the broker is overloaded; retry later") }
+        commands.append(c)
+        if commands.count == 1 { inbox.signal() }
+        return nil
+    }
+
+    /// The message of the `unavailable` error sent after a storage failure.
+    static func refusal(_ e: StoreError) -> String {
+        "the store failed (\(e)); nothing was stored for this message; acknowledged messages are safe"
+    }
+
+    // MARK: core thread
+
+    private func run() {
+        var taken: [Command] = []
+        while true {
+            inbox.lock()
+            let tick = ConditionLock.now() + 1_000_000_000
+            while commands.isEmpty && !stopping && ConditionLock.now() < tick {
+                inbox.wait(untilMonotonicNanos: tick)
+            }
+            swap(&taken, &commands)
+            let stop = stopping && taken.isEmpty
+            inbox.unlock()
+            if stop { break }
+            process(taken)
+            taken.removeAll(keepingCapacity: taken.capacity <= 4096)
+            retire()
+            maybeSnapshot()
+        }
+        exited.signal()
+    }
+
+    private func process(_ taken: [Command]) {
+        let batch = PendingBatch()
+        var records: [(type: UInt8, payload: [UInt8])] = []
+        var keys: [String] = []
+        let now = options.clock()
+        let failure = store.failure
+        for command in taken {
+            switch command {
+            case let .ingest(envelope, reply):
+                if let failure { reply(.failed(.unavailable(Self.refusal(failure)))); continue }
+                switch state.ingest(envelope, now: now) {
+                case .duplicate(let original):
+                    duplicates.increment()
+                    let outcome = IngestOutcome.accepted(id: original.message, session: original.session, duplicate: true)
+                    if let b = inFlight[envelope.dedupeKey] { b.add(outcome, reply) } else { reply(outcome) }
+                case let .accepted(entry, newRecords):
+                    for r in newRecords { records.append((r.type.rawValue, r.encoded())) }
+                    let key = envelope.dedupeKey
+                    keys.append(key)
+                    inFlight[key] = batch
+                    batch.add(.accepted(id: entry.message, session: entry.session, duplicate: false), reply)
+                }
+            case let .queues(limit, reply):
+                reply(state.queueViews(now: now, limit: limit), now)
+            }
+        }
+        guard !records.isEmpty else { return }
+        ingested.increment(by: keys.count)
+        lastSequence += UInt64(records.count)
+        recordsSinceSnapshot += records.count
+        unretired.append((batch, keys))
+        store.appendBatch(records) { result in batch.complete(result) }
+    }
+
+    /// Forgets batches the store has reported on (in order: completions run in sequence order).
+    private func retire() {
+        while unretiredHead < unretired.count, unretired[unretiredHead].batch.isDone {
+            for k in unretired[unretiredHead].keys where inFlight[k] === unretired[unretiredHead].batch {
+                inFlight[k] = nil
+            }
+            unretiredHead += 1
+        }
+        if unretiredHead == unretired.count {
+            unretired.removeAll(keepingCapacity: true)
+            unretiredHead = 0
+        } else if unretiredHead > 1024 {
+            unretired.removeSubrange(0..<unretiredHead)
+            unretiredHead = 0
+        }
+    }
+
+    private func maybeSnapshot() {
+        guard recordsSinceSnapshot > 0, store.isHealthy else { return }
+        let elapsed = Double(ConditionLock.now() - lastSnapshotNanos) / 1e9
+        guard recordsSinceSnapshot >= options.snapshotEveryRecords || elapsed >= options.snapshotIntervalSeconds else { return }
+        guard !snapshotRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let copy = state, sequence = lastSequence, store = store, retention = retention
+        let records = recordsSinceSnapshot
+        recordsSinceSnapshot = 0
+        lastSnapshotNanos = ConditionLock.now()
+        DispatchQueue.global(qos: .utility).async { [self] in
+            let started = ContinuousClock.now
+            let payload = copy.snapshotPayload()
+            store.writeSnapshot(upTo: sequence, payload: payload) { result in
+                defer { self.snapshotRunning.store(false, ordering: .releasing) }
+                switch result {
+                case .success:
+                    Log.info("broker: snapshot written", ["sequence": .int(Int(sequence)), "bytes": .int(payload.count),
+                                                          "recordsSincePrevious": .int(records),
+                                                          "duration": .string("\(ContinuousClock.now - started)")])
+                    do {
+                        try store.compact(retention: retention)
+                    } catch {
+                        Log.warning("broker: compaction failed; old segments are kept and retried after the next snapshot",
+                                    ["error": .string("\(error)")])
+                    }
+                case .failure(let e):
+                    Log.warning("broker: snapshot failed; the log is unaffected and the next one is tried later",
+                                ["error": .string(e.description)])
+                }
+            }
+        }
+    }
+}
