@@ -37,6 +37,64 @@ extension Envelope {
     /// The JSON form with the field names of CONTRACT.md: `text`, `priority` and `skills` are
     /// written only when set; `attachments` and `meta` always (empty when there are none);
     /// `receivedAt` as RFC 3339 UTC with milliseconds.
+    /// Appends the compact JSON of `toJSON()` to `out`, byte for byte the same, without building
+    /// the intermediate JSON value (this runs on the core thread for every stored message).
+    public func appendJSON(to out: inout [UInt8]) {
+        func key(_ k: StaticString, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+        }
+        func string(_ k: StaticString, _ v: String) {
+            key(k)
+            JSON.appendQuoted(v, to: &out)
+        }
+        out.append(UInt8(ascii: "{"))
+        key("id", first: true)
+        JSON.appendQuoted(id, to: &out)
+        string("channel", channel.rawValue)
+        string("account", account)
+        string("channelMessageId", channelMessageId)
+        string("citizen", citizen)
+        string("session", session)
+        string("kind", kind.rawValue)
+        if let text { string("text", text) }
+        key("attachments")
+        out.append(UInt8(ascii: "["))
+        for (i, a) in attachments.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            key("type", first: true)
+            JSON.appendQuoted(a.type, to: &out)
+            string("url", a.url)
+            string("mime", a.mime)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        key("receivedAt")
+        out.append(UInt8(ascii: "\""))
+        RFC3339.append(receivedAt, to: &out)
+        out.append(UInt8(ascii: "\""))
+        if let priority {
+            key("priority")
+            out.append(contentsOf: String(priority).utf8)
+        }
+        if let skills {
+            key("skills")
+            out.append(UInt8(ascii: "["))
+            for (i, sk) in skills.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSON.appendQuoted(sk, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        key("meta")
+        meta.serialize(into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
     public func toJSON() -> JSON {
         var m: [(String, JSON)] = []
         m.reserveCapacity(13)

@@ -225,6 +225,9 @@ struct EnvelopeTests {
                 meta: .object([("w", .string(word())), ("n", .int(Int64(n))), ("d", .double(Double(n) / 8))]))
             let back = try Envelope.decodeStored(JSON.parse(e.toJSON().serializedBytes))
             #expect(back == e, "seed 0xE1E1, envelope \(n)")
+            var direct: [UInt8] = []
+            e.appendJSON(to: &direct)
+            #expect(direct == e.toJSON().serializedBytes, "appendJSON differs from toJSON, envelope \(n)")
         }
     }
 

@@ -41,7 +41,10 @@ public struct StoredMessage: Sendable, Equatable {
         session = envelope.session
         dedupeKey = envelope.dedupeKey
         receivedAt = envelope.receivedAt
-        envelopeJSON = envelope.toJSON().serializedBytes
+        var json: [UInt8] = []
+        json.reserveCapacity(256 + (envelope.text?.utf8.count ?? 0))
+        envelope.appendJSON(to: &json)
+        envelopeJSON = json
     }
 
     init(id: String, session: String, dedupeKey: String, receivedAt: EpochMillis, envelopeJSON: [UInt8]) {

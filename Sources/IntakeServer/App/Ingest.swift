@@ -9,6 +9,21 @@ public enum IngestOutcome: Sendable, Equatable {
     case accepted(id: String, session: String, duplicate: Bool)
     case failed(ClientError)
 
+    /// The compact bytes of `json(idKey:)`, built directly: this runs once per acknowledgement.
+    func line(idKey: StaticString) -> [UInt8] {
+        guard case let .accepted(id, session, duplicate) = self else { return json(idKey: idKey.description).serializedBytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(72)
+        out.append(contentsOf: "{\"".utf8)
+        idKey.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(contentsOf: "\":".utf8)
+        JSON.appendQuoted(id, to: &out)
+        out.append(contentsOf: ",\"session\":".utf8)
+        JSON.appendQuoted(session, to: &out)
+        out.append(contentsOf: (duplicate ? ",\"duplicate\":true}" : ",\"duplicate\":false}").utf8)
+        return out
+    }
+
     /// `{"ack","session","duplicate"}` for TCP, `{"id","session","duplicate"}` for HTTP.
     func json(idKey: String) -> JSON {
         switch self {

@@ -30,7 +30,7 @@ enum IngestHTTP {
         ingestor.ingest(envelope) { outcome in
             switch outcome {
             case .accepted:
-                responder.respond(.json(.accepted, outcome.json(idKey: "id").serializedBytes))
+                responder.respond(.json(.accepted, outcome.line(idKey: "id")))
             case .failed(let e):
                 responder.respond(e.response)
             }

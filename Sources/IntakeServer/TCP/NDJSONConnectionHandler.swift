@@ -102,7 +102,7 @@ final class NDJSONConnectionHandler: ConnectionHandler {
         let loop = c.loop
         let me = UnsafeSendableBox(value: self)
         ingestor.ingest(envelope) { outcome in
-            let line = outcome.json(idKey: "ack").serializedBytes
+            let line = outcome.line(idKey: "ack")
             if loop.inLoop { me.value.fill(slot: slot, line) } else { loop.execute { me.value.fill(slot: slot, line) } }
         }
     }
