@@ -216,7 +216,10 @@ public final class Connection {
     private func beginLinger() {
         state = .lingering
         shutdown(fd, Int32(SHUT_WR))
-        lingerUntil = cil_monotonic_nanos() &+ loop.limits.lingerNanos
+        // While the server shuts down a peer gets a short linger: our bytes are flushed, and
+        // the process should not wait seconds for clients that keep their side open.
+        let linger = loop.shuttingDown ? min(loop.limits.lingerNanos, 100_000_000) : loop.limits.lingerNanos
+        lingerUntil = cil_monotonic_nanos() &+ linger
         setInterest(CIL_EPOLLIN)
     }
 

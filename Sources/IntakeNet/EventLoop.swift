@@ -223,7 +223,9 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func shutdownPoll() {
-        if connectionCount == 0 || cil_monotonic_nanos() >= shutdownDeadline {
+        let now = cil_monotonic_nanos()
+        for case let c? in connections { c.tick(now: now) }  // ends lingers that are over, promptly
+        if connectionCount == 0 || now >= shutdownDeadline {
             for case let c? in connections { c.abort(reason: .shutdown) }
             stopRequested.store(true, ordering: .relaxed)
         } else {
