@@ -78,6 +78,8 @@ package struct EvaluationReport: Sendable {
     package var featureRows: [String] = []
     /// Queries the bot got wrong while answering (for the report).
     package var wrongExamples: [String] = []
+    /// In-scope queries whose top candidate is not acceptable.
+    package var missExamples: [String] = []
 
     package var top1Rate: Double { ratio(top1, inScope) }
     package var top3Rate: Double { ratio(top3, inScope) }
@@ -111,7 +113,12 @@ package func evaluate(_ bot: Bot, _ queries: [LabelledQuery]) -> EvaluationRepor
                              + " \(right ? 1 : 0)")
         if q.gold != nil {
             r.inScope += 1
-            if right { r.top1 += 1 }
+            if right {
+                r.top1 += 1
+            } else {
+                let top = result.candidates.first.map { "\($0.entryID) \(bot.matcher.knowledgeBase.entries[$0.entryIndex].question)" }
+                r.missExamples.append("\(q.query) → \(top ?? "none"), gold \(q.gold ?? "")")
+            }
             if ids.prefix(3).contains(where: q.acceptable.contains) { r.top3 += 1 }
         } else {
             r.outOfScope += 1

@@ -60,9 +60,8 @@ public struct Matcher: Sendable {
         seen.reserveCapacity(text.count * 3)
         var known: [(term: Int32, weight: Float)] = []
         var total: Float = 0
-        Terms.forEach(text) { key in
+        Terms.forEach(text) { key, w in
             guard seen.insert(key).inserted else { return }
-            let w = Terms.kind(of: key).queryWeight
             if let t = index.termIDs[key] {
                 known.append((t, w))
                 total += w * index.idf[Int(t)]

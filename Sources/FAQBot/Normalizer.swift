@@ -25,13 +25,16 @@ public struct Normalizer: Sendable {
 
     /// The character tables in use.
     public let tables: CharTables
+    /// The synonym rewrites in use.
+    public let synonyms: Synonyms
     /// Units beyond this many are dropped: bounds the work per message (a long message's core
     /// question is in its first few hundred characters).
     public let maxUnits: Int
 
     /// A normalizer over `tables`, keeping at most `maxUnits` units per text.
-    public init(tables: CharTables = .shared, maxUnits: Int = 400) {
+    public init(tables: CharTables = .shared, synonyms: Synonyms = .shared, maxUnits: Int = 400) {
         self.tables = tables
+        self.synonyms = synonyms
         self.maxUnits = maxUnits
     }
 
@@ -89,6 +92,12 @@ public struct Normalizer: Sendable {
         if units.count < maxUnits { flushWord() }
         var t = String(text)
         while t.hasSuffix(" ") { t.removeLast() }
+        if synonyms.rewrite(&units) {
+            sounds = units.map { u in
+                let id = Self.isCJK(u) ? tables.syllableID(u) : 0
+                return id == 0 ? u : Self.syllableBase + UInt32(id)
+            }
+        }
         return NormalizedText(units: units, sounds: sounds, text: t)
     }
 }

@@ -10,11 +10,11 @@ public final class SearchIndex: Sendable {
     static let k1: Float = 1.2
     /// BM25 length normalization (entries are short and similar, so below the usual 0.75).
     static let b: Float = 0.5
-    /// Field weights of one term occurrence.
+    /// Field weights of one term occurrence (chosen on the tuning split and its perturbed variants).
     static let questionWeight: Float = 1.0
-    static let keywordWeight: Float = 1.0
-    static let categoryWeight: Float = 0.5
-    static let answerWeight: Float = 0.2
+    static let keywordWeight: Float = 1.5
+    static let categoryWeight: Float = 0.3
+    static let answerWeight: Float = 0.3
     /// Units of the answer indexed: its head states the topic, the rest is procedure.
     static let answerUnits = 120
 
@@ -57,7 +57,7 @@ public final class SearchIndex: Sendable {
             var questionTF: [Int32: Float] = [:]
             for q in [entry.question] + entry.similarQuestions {
                 var one: [Int32: Float] = [:]
-                Terms.forEach(normalizer.normalize(q)) { one[id($0), default: 0] += Self.questionWeight }
+                Terms.forEach(normalizer.normalize(q)) { k, _ in one[id(k), default: 0] += Self.questionWeight }
                 // A term's weight is its best over the phrasings, so ten paraphrases do not
                 // outweigh a keyword.
                 for (t, w) in one { questionTF[t] = max(questionTF[t] ?? 0, w) }
@@ -68,16 +68,16 @@ public final class SearchIndex: Sendable {
             for k in entry.keywords {
                 let n = normalizer.normalize(k)
                 if !n.sounds.isEmpty { sounds.append(n.sounds) }
-                Terms.forEach(n) { tf[id($0), default: 0] += Self.keywordWeight }
+                Terms.forEach(n) { k, _ in tf[id(k), default: 0] += Self.keywordWeight }
             }
             keywordSounds.append(sounds)
-            Terms.forEach(normalizer.normalize(entry.category)) { tf[id($0), default: 0] += Self.categoryWeight }
+            Terms.forEach(normalizer.normalize(entry.category)) { k, _ in tf[id(k), default: 0] += Self.categoryWeight }
             var answer = normalizer.normalize(String(entry.answer.unicodeScalars.prefix(Self.answerUnits * 2)))
             if answer.count > Self.answerUnits {
                 answer.units.removeLast(answer.count - Self.answerUnits)
                 answer.sounds.removeLast(answer.sounds.count - Self.answerUnits)
             }
-            Terms.forEach(answer) { tf[id($0), default: 0] += Self.answerWeight }
+            Terms.forEach(answer) { k, _ in tf[id(k), default: 0] += Self.answerWeight }
             lengths.append(tf.values.reduce(0, +))
             perDoc.append(tf.map { ($0.key, $0.value) })
         }

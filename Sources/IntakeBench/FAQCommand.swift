@@ -18,7 +18,7 @@ enum FAQCommand {
             OptionSpec("--split", "heldout, tuning or all (default all): the dev split by query hash"),
             OptionSpec("--passes", "timed passes over the queries for latency (default 3, 1..50)"),
             OptionSpec("--dump-features", "write one line per query: features and top-1 label (for fitting)"),
-            OptionSpec("--show-wrong", value: false, "print the wrong auto-answers"),
+            OptionSpec("--show-wrong", value: false, "print the wrong auto-answers and the top-1 misses"),
         ],
         run: run)
 
@@ -70,7 +70,10 @@ enum FAQCommand {
             + "out of scope handed over \(pct(report.outOfScopeHandedOff))")
         say("latency per query p50 \(fixed(report.percentileMs(50), 3)) ms p99 \(fixed(report.percentileMs(99), 3)) ms "
             + "max \(fixed(report.latenciesMs.last ?? .nan, 3)) ms over \(report.latenciesMs.count) runs")
-        if args.has("--show-wrong") { for line in report.wrongExamples { say("  wrong: " + line) } }
+        if args.has("--show-wrong") {
+            for line in report.wrongExamples { say("  wrong: " + line) }
+            for line in report.missExamples { say("  top-1 miss: " + line) }
+        }
         if let path = args.string("--dump-features") {
             let text = "# " + ConfidenceFeatures.names.joined(separator: " ") + " label\n"
                 + report.featureRows.joined(separator: "\n") + "\n"
