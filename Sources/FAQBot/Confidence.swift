@@ -6,7 +6,7 @@ import Foundation
 /// The features of one ranked message that the confidence model reads.
 public struct ConfidenceFeatures: Sendable, Equatable {
     /// Names in model order; the resource file uses these names.
-    public static let names = ["score", "margin", "questionCoverage", "keywordHit", "logLength", "asks", "secondScore"]
+    public static let names = ["score", "margin", "questionCoverage", "keywordHit", "logLength", "asks", "secondScore", "missedContent"]
 
     /// The values in `names` order.
     public let values: [Double]
@@ -24,6 +24,7 @@ public struct ConfidenceFeatures: Sendable, Equatable {
             log(1 + Double(result.text.count)),
             Self.asks(result.text.text) ? 1 : 0,
             s2,
+            c.first?.missedContent ?? 1,
         ]
     }
 

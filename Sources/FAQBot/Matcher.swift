@@ -28,6 +28,9 @@ public struct Candidate: Sendable, Equatable {
     public let questionCoverage: Double
     /// Number of the entry's keywords found in the message (by sound).
     public let keywordHits: Int
+    /// The rarest content character of the message that the entry lacks, as its idf over the
+    /// idf of an unseen term (0 when the entry holds every content character of the message).
+    public let missedContent: Double
 }
 
 /// Everything the matcher learnt about one message: the ranking and the message-level facts
@@ -59,11 +62,14 @@ public struct Matcher: Sendable {
         var seen = Set<UInt64>()
         seen.reserveCapacity(text.count * 3)
         var known: [(term: Int32, weight: Float)] = []
+        var content: [Int32] = []
         var total: Float = 0
         Terms.forEach(text) { key, w in
             guard seen.insert(key).inserted else { return }
             if let t = index.termIDs[key] {
                 known.append((t, w))
+                if Terms.kind(of: key) == .unigram && w == TermKind.unigram.queryWeight
+                    && Normalizer.isCJK(UInt32(truncatingIfNeeded: key >> 29)) { content.append(t) }
                 total += w * index.idf[Int(t)]
             } else {
                 total += w * index.unseenIDF * 0.5
@@ -103,7 +109,8 @@ public struct Matcher: Sendable {
                 entryID: knowledgeBase.entries[hit.doc].id,
                 score: Double(min(hit.score / maxScore, 1)),
                 questionCoverage: questionCoverage(hit.doc, queryTerms),
-                keywordHits: keywordHits(hit.doc, text.sounds))
+                keywordHits: keywordHits(hit.doc, text.sounds),
+                missedContent: missedContent(hit.doc, content))
         }
         return MatchResult(candidates: candidates, text: text)
     }
@@ -117,6 +124,21 @@ public struct Matcher: Sendable {
             if queryTerms.contains(t) { have += w }
         }
         return all > 0 ? Double(have / all) : 0
+    }
+
+    private func missedContent(_ doc: Int, _ content: [Int32]) -> Double {
+        let index = knowledgeBase.index
+        var worst: Float = 0
+        for t in content where index.idf[Int(t)] > worst {
+            // Postings are in entry order, so membership is a binary search.
+            var lo = Int(index.start[Int(t)]), hi = Int(index.start[Int(t) + 1])
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if Int(index.docs[mid]) < doc { lo = mid + 1 } else { hi = mid }
+            }
+            if lo == Int(index.start[Int(t) + 1]) || Int(index.docs[lo]) != doc { worst = index.idf[Int(t)] }
+        }
+        return Double(worst / index.unseenIDF)
     }
 
     private func keywordHits(_ doc: Int, _ sounds: [UInt32]) -> Int {
