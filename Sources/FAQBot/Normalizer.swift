@@ -64,7 +64,7 @@ public struct Normalizer: Sendable {
             let unit = Self.wordUnit(word)
             units.append(unit)
             sounds.append(unit)
-            if !text.isEmpty { text.append(" ") }
+            if let last = text.last, last != " " { text.append(" ") }
             for b in word { text.append(Unicode.Scalar(b)) }
             text.append(" ")
             word.removeAll(keepingCapacity: true)
