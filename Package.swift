@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "IntakeJSON"),
         .target(name: "IntakeCrypto", dependencies: ["COpenSSL"]),
         .target(name: "IntakeTelemetry"),
+        .target(name: "FAQBot", dependencies: ["IntakeJSON"], resources: [.copy("Resources")]),
 
         // MARK: domain and storage
         .target(name: "IntakeCore", dependencies: ["IntakeJSON"]),
@@ -48,7 +49,7 @@ let package = Package(
         ]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
-            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux",
+            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot",
         ]),
         .target(name: "IntakeTestSupport", dependencies: ["IntakeWire", "IntakeNet", "IntakeJSON", "CIntakeLinux"]),
 
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "IntakeWireTests", dependencies: ["IntakeWire", "IntakeTestSupport"]),
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
+        .testTarget(name: "FAQBotTests", dependencies: ["FAQBot", "IntakeJSON"]),
         .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
     ]
 )

@@ -10,6 +10,7 @@ let subcommands: [Subcommand] = [
     IngestCommand.subcommand,
     FsyncCommand.subcommand,
     RecoveryCommand.subcommand,
+    FAQCommand.subcommand,
 ]
 
 @MainActor
