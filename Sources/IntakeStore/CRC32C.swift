@@ -1,6 +1,9 @@
-// IntakeStore: CRC32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven with
-// slicing-by-8. The tables are computed once (a `let` global, initialised thread-safely);
-// the functions are pure and callable from any thread.
+// IntakeStore: CRC32C (Castagnoli, reflected polynomial 0x82F63B78). On x86_64 CPUs with
+// SSE4.2 (checked once at first use) the `crc32` instruction does the work, in C
+// (CIntakeLinux/crc32c.c); elsewhere a table-driven slicing-by-8 in Swift, which gives the same
+// results. The tables and the CPU check are `let` globals, initialised thread-safely; the
+// functions are pure and callable from any thread.
+import CIntakeLinux
 
 /// CRC32C as used by iSCSI (RFC 3720), ext4 and the log's records and snapshots.
 ///
@@ -32,6 +35,9 @@ public enum CRC32C {
         return UnsafePointer(t)
     }()
 
+    /// True when `update` uses the CPU's CRC32C instruction (SSE4.2) rather than the tables.
+    public static let usesHardware: Bool = cil_crc32c_hw_available() != 0
+
     /// The finished CRC32C of `bytes`.
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         finish(update(seed, bytes))
@@ -48,6 +54,13 @@ public enum CRC32C {
 
     /// Feeds `bytes` into a running value started at `seed`.
     public static func update(_ running: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return running }
+        if usesHardware { return cil_crc32c_hw_update(running, p, bytes.count) }
+        return softwareUpdate(running, bytes)
+    }
+
+    /// `update` with the tables only, whatever the CPU (tests compare both paths).
+    public static func softwareUpdate(_ running: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard var p = bytes.baseAddress, bytes.count > 0 else { return running }
         var n = bytes.count
         var crc = running

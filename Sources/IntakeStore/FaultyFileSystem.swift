@@ -111,4 +111,5 @@ public final class FaultyFileSystem: FileSystem {
     public func makeDirectory(_ path: String) throws { try base.makeDirectory(path) }
     public func fsyncDirectory(_ path: String) throws { try base.fsyncDirectory(path) }
     public func tryLock(_ file: OpenFile) throws -> Bool { try base.tryLock(file) }
+    public func mapReadOnly(_ file: OpenFile, bytes: Int) throws -> FileBytes { try base.mapReadOnly(file, bytes: bytes) }
 }

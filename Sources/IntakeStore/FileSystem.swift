@@ -58,6 +58,26 @@ public protocol FileSystem: Sendable {
     func fsyncDirectory(_ path: String) throws
     /// flock(LOCK_EX|LOCK_NB): true if taken, false if someone else holds it.
     func tryLock(_ file: OpenFile) throws -> Bool
+    /// The first `bytes` bytes of a file as read-only memory. The default reads them into an
+    /// allocation; `PosixFileSystem` maps them (mmap(2), no copy). The file must not shrink
+    /// while the result is alive (the store holds LOCK, so only the store itself could).
+    func mapReadOnly(_ file: OpenFile, bytes: Int) throws -> FileBytes
+}
+
+/// Read-only bytes of a file, released (munmap or free) when the last reference goes away.
+/// Owned by one thread at a time (recovery, then replay).
+public final class FileBytes: @unchecked Sendable {
+    /// The bytes; valid while this object is alive.
+    public let bytes: UnsafeRawBufferPointer
+    private let release: (UnsafeRawBufferPointer) -> Void
+
+    /// Wraps `bytes`; `release` runs once, at deinit.
+    public init(bytes: UnsafeRawBufferPointer, release: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.bytes = bytes
+        self.release = release
+    }
+
+    deinit { release(bytes) }
 }
 
 extension FileSystem {
@@ -81,6 +101,22 @@ extension FileSystem {
             done += n
         }
         return done
+    }
+
+    public func mapReadOnly(_ file: OpenFile, bytes n: Int) throws -> FileBytes {
+        try readIntoMemory(file, bytes: n)
+    }
+
+    /// `mapReadOnly` by reading: up to `n` bytes (fewer at end of file) into an allocation.
+    public func readIntoMemory(_ file: OpenFile, bytes n: Int) throws -> FileBytes {
+        let p = UnsafeMutableRawBufferPointer.allocate(byteCount: max(n, 1), alignment: 16)
+        do {
+            let got = try readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: p[0..<n]), at: 0)
+            return FileBytes(bytes: UnsafeRawBufferPointer(rebasing: p[0..<got])) { _ in p.deallocate() }
+        } catch {
+            p.deallocate()
+            throw error
+        }
     }
 
     /// Reads a whole (small) file.
@@ -188,6 +224,19 @@ public struct PosixFileSystem: FileSystem {
         let fd = try check(retrying { Int(Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) }, "open directory", path)
         defer { _ = Glibc.close(Int32(fd)) }
         _ = try check(Int(Glibc.fsync(Int32(fd))), "fsync directory", path)
+    }
+
+    /// mmap(2)s the first `n` bytes (MAP_POPULATE: recovery reads every page anyway, and one
+    /// batched fault-in is cheaper than one fault per page). Empty files get an empty buffer.
+    public func mapReadOnly(_ file: OpenFile, bytes n: Int) throws -> FileBytes {
+        guard n > 0 else { return FileBytes(bytes: UnsafeRawBufferPointer(start: nil, count: 0)) { _ in } }
+        let p = Glibc.mmap(nil, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, file.fd, 0)
+        guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else {  // MAP_FAILED
+            throw StoreError.io(operation: "mmap", path: file.path, errno: Glibc.errno)
+        }
+        return FileBytes(bytes: UnsafeRawBufferPointer(start: p, count: n)) { b in
+            _ = Glibc.munmap(UnsafeMutableRawPointer(mutating: b.baseAddress), b.count)
+        }
     }
 
     public func tryLock(_ file: OpenFile) throws -> Bool {

@@ -7,22 +7,28 @@ import IntakeTelemetry
 
 extension LogStore {
     /// Hands every record with sequence > `sequence` that was in the log when the store was
-    /// opened to `body`, in order. Each segment is read with one large read into a reused
-    /// buffer and checked again (bounds, checksum, continuity); the view's payload is valid only
-    /// during the call. Call it at start-up, before `compact`. Returns the number of records.
+    /// opened to `body`, in order. Each segment is mapped into memory (no copy) and walked
+    /// again for bounds and continuity; checksums are computed only for a segment recovery did
+    /// not checksum (one wholly covered by the snapshot, read only if `sequence` is below it),
+    /// since recovery checked every other record and the LOCK keeps the files unchanged. The
+    /// view's payload is valid only during the call. Call it at start-up, before `compact`.
+    /// Returns the number of records.
     @discardableResult
     public func replay(after sequence: UInt64, _ body: (RecordView) throws -> Void) throws -> Int {
-        var buffer: [UInt8] = []
         var count = 0
         for seg in replayPlan {
             guard let last = seg.lastSequence, last > sequence else { continue }
             let file = try fs.open(directory + "/" + seg.name, mode: .readOnly)
             defer { fs.close(file) }
             let n = Int(seg.bytes)
-            if buffer.count < n { buffer = [UInt8](repeating: 0, count: n) }
-            let got = try buffer.withUnsafeMutableBytes { try fs.readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: 0) }
-            let scan = try buffer.withUnsafeBytes { all in
-                try SegmentScan.scan(UnsafeRawBufferPointer(rebasing: all[0..<got]), base: seg.base) { r in
+            // Mapping past the end of a file that shrank would fault (SIGBUS) on access.
+            let size = try fs.size(file)
+            if size < seg.bytes {
+                throw StoreError.corrupt(segment: seg.name, offset: size, reason: "shorter than at recovery")
+            }
+            let mapped = try fs.mapReadOnly(file, bytes: n)
+            let scan = try withExtendedLifetime(mapped) {
+                try SegmentScan.scan(mapped.bytes, base: seg.base, checksums: !seg.checksummed) { r in
                     if r.sequence > sequence {
                         count += 1
                         try body(r)
@@ -32,8 +38,8 @@ extension LogStore {
             if let p = scan.problem {
                 throw StoreError.corrupt(segment: seg.name, offset: Int64(p.offset), reason: "changed since recovery: " + p.reason)
             }
-            if got < n || scan.lastSequence != last {
-                throw StoreError.corrupt(segment: seg.name, offset: Int64(got), reason: "shorter than at recovery")
+            if mapped.bytes.count < n || scan.lastSequence != last {
+                throw StoreError.corrupt(segment: seg.name, offset: Int64(mapped.bytes.count), reason: "shorter than at recovery")
             }
         }
         return count

@@ -3,7 +3,10 @@
 // touches and hands the open active segment over to the writer.
 //
 // Design
-// - Guarantees: every record it accepts passed bounds, checksum and continuity checks; a torn
+// - Guarantees: every record it accepts passed bounds and continuity checks, and the checksum
+//   too unless it lies in a sealed segment wholly covered by the snapshot that will be loaded
+//   (never replayed; `intake check` verifies those offline); the report says how many segments
+//   were taken on bounds and continuity alone, and replay checksums them if asked for them; a torn
 //   tail of the last segment is cut (truncate + fdatasync) and reported to the byte; any other
 //   damage throws `StoreError.corrupt` naming the segment and offset, and nothing is changed.
 // - Deliberately not: repairing sealed segments (that is the offline checker's job, and it
@@ -30,6 +33,9 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     /// Files recovery removed: interrupted snapshots (`.snap.tmp`) and a segment whose creation
     /// was interrupted before its first record.
     public var removedFiles: [String] = []
+    /// Sealed segments wholly covered by the snapshot, whose records recovery checked for bounds
+    /// and continuity but not checksums (they are not replayed; `intake check` verifies them).
+    public var segmentsNotChecksummed = 0
     /// The newest valid snapshot, if any.
     public var snapshot: SnapshotInfo?
     /// Newer snapshots that failed their checks, as "file: reason".
@@ -43,6 +49,7 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
         if let t = truncatedSegment { s += " truncatedSegment=\(t)" }
         if let snap = snapshot { s += " snapshot=\(snap.file)" }
         if !snapshotsSkipped.isEmpty { s += " snapshotsSkipped=\(snapshotsSkipped.count)" }
+        if segmentsNotChecksummed > 0 { s += " segmentsNotChecksummed=\(segmentsNotChecksummed)" }
         return s + " duration=\(duration)"
     }
 }
@@ -56,6 +63,9 @@ struct SegmentInfo: Sendable, Equatable {
     var lastAppendedAtMillis: Int64?
     /// Bytes of good data (header included).
     var bytes: Int64
+    /// False when recovery skipped the records' checksums (a sealed segment wholly covered by
+    /// the snapshot): replay then checks them if it reads the segment.
+    var checksummed = true
 }
 
 /// The state recovery hands to the store.
@@ -102,18 +112,24 @@ enum Recovery {
         let bases = names.compactMap(LogFormat.parseSegmentName).sorted()
         var segments: [SegmentInfo] = []
         var activeFile: OpenFile?
-        var buffer: [UInt8] = []
         var changed = false
         for (i, base) in bases.enumerated() {
             let isLast = i == bases.count - 1
+            // A sealed segment whose records all lie at or below the snapshot's sequence (the
+            // next segment starts at most one past it) is never replayed: its records are
+            // checked for bounds and continuity, which give its last sequence and time, but
+            // their checksums are left to `intake check`. If the segments do not meet (step 8)
+            // that is reported as corruption below all the same.
+            let covered = !isLast && snapshot.map { bases[i + 1] <= $0.sequence &+ 1 } ?? false
             let name = LogFormat.segmentName(base: base)
             let path = dir + "/" + name
             let file = try fs.open(path, mode: isLast ? .readWrite : .readOnly)
             var keepOpen = false
             defer { if !keepOpen { fs.close(file) } }
-            let size = try SegmentScan.load(fs, file, into: &buffer)
-            let info: SegmentInfo? = try buffer.withUnsafeBytes { all -> SegmentInfo? in
-                let bytes = UnsafeRawBufferPointer(rebasing: all[0..<size])
+            let mapped = try fs.mapReadOnly(file, bytes: Int(try fs.size(file)))
+            let size = mapped.bytes.count
+            let info: SegmentInfo? = try {
+                let bytes = mapped.bytes
                 // Step 5: the header.
                 switch SegmentHeader.decode(bytes) {
                 case .failure(let p):
@@ -135,7 +151,7 @@ enum Recovery {
                     }
                 }
                 // Steps 6 and 7: records.
-                let scan = SegmentScan.scan(bytes, base: base)
+                let scan = SegmentScan.scan(bytes, base: base, checksums: !covered)
                 if let p = scan.problem {
                     guard isLast, p.kind == .torn else {
                         throw StoreError.corrupt(segment: name, offset: Int64(p.offset), reason: p.reason)
@@ -148,8 +164,11 @@ enum Recovery {
                     throw StoreError.corrupt(segment: name, offset: Int64(LogFormat.segmentHeaderBytes), reason: "sealed segment has no records")
                 }
                 return SegmentInfo(name: name, base: base, lastSequence: scan.lastSequence,
-                                   lastAppendedAtMillis: scan.lastAppendedAtMillis, bytes: Int64(scan.validEnd))
-            }
+                                   lastAppendedAtMillis: scan.lastAppendedAtMillis, bytes: Int64(scan.validEnd),
+                                   checksummed: !covered)
+            }()
+            withExtendedLifetime(mapped) {}
+            if covered { report.segmentsNotChecksummed += 1 }
             guard let info else {
                 // A rollover interrupted before the header was complete: nothing was ever in it.
                 // (Unlinking an open file is fine; the deferred close releases it.)

@@ -1,6 +1,7 @@
 // IntakeStore: reading records back. `SegmentScan.scan` walks the records of one segment held
-// in memory, bounds first, then checksum, then sequence continuity, and stops at the first
-// problem. Used by recovery, replay and the checker. Pure; the caller owns the buffer.
+// in memory, bounds first, then checksum (unless told the checksums need no checking), then
+// sequence continuity, and stops at the first problem. Used by recovery, replay and the
+// checker. Pure; the caller owns the buffer.
 
 /// One record as read back by `LogStore.replay`. The payload points into the reader's buffer
 /// and is valid only during the callback; copy it (`payloadBytes`) to keep it.
@@ -46,12 +47,14 @@ struct ScanResult {
 enum SegmentScan {
     /// Scans the records of a segment whose whole content is `bytes` (header included),
     /// expecting the first record to carry `base`. `visit` sees every good record in order.
-    static func scan(_ bytes: UnsafeRawBufferPointer, base: UInt64) -> ScanResult {
-        scan(bytes, base: base, visit: { _ in })
+    /// With `checksums: false` only bounds and continuity are checked: recovery does that for a
+    /// sealed segment wholly covered by the snapshot (docs/STORAGE.md, "Recovery", step 6).
+    static func scan(_ bytes: UnsafeRawBufferPointer, base: UInt64, checksums: Bool = true) -> ScanResult {
+        scan(bytes, base: base, checksums: checksums, visit: { _ in })
     }
 
     /// As `scan(_:base:)`, handing every good record to `visit` in order.
-    static func scan(_ bytes: UnsafeRawBufferPointer, base: UInt64,
+    static func scan(_ bytes: UnsafeRawBufferPointer, base: UInt64, checksums: Bool = true,
                      visit: (RecordView) throws -> Void) rethrows -> ScanResult {
         var r = ScanResult()
         var off = LogFormat.segmentHeaderBytes
@@ -82,12 +85,14 @@ enum SegmentScan {
                 r.problem = ScanProblem(offset: off, kind: .torn, reason: "reserved header bytes are not zero")
                 break
             }
-            let covered = UnsafeRawBufferPointer(rebasing: bytes[(off + LogFormat.recordCRCStart)..<(off + h + length)])
-            let stored = bytes.loadLE(UInt32.self, at: off)
-            let computed = CRC32C.checksum(covered)
-            guard stored == computed else {
-                r.problem = ScanProblem(offset: off, kind: .torn, reason: "checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))")
-                break
+            if checksums {
+                let covered = UnsafeRawBufferPointer(rebasing: bytes[(off + LogFormat.recordCRCStart)..<(off + h + length)])
+                let stored = bytes.loadLE(UInt32.self, at: off)
+                let computed = CRC32C.checksum(covered)
+                guard stored == computed else {
+                    r.problem = ScanProblem(offset: off, kind: .torn, reason: "checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))")
+                    break
+                }
             }
             let seq = bytes.loadLE(UInt64.self, at: off + 12)
             guard seq == expected else {

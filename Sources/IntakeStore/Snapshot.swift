@@ -37,23 +37,27 @@ enum SnapshotCodec {
 
     /// Decodes and checks a snapshot file's content.
     static func decode(_ bytes: [UInt8], file: String, expectedSequence: UInt64) -> Result<SnapshotInfo, HeaderProblem> {
+        bytes.withUnsafeBytes { decode($0, file: file, expectedSequence: expectedSequence) }
+    }
+
+    /// Decodes and checks a snapshot file's content held in memory (mapped at recovery: the
+    /// payload is then copied once, out of the page cache, with no intermediate buffer).
+    static func decode(_ p: UnsafeRawBufferPointer, file: String, expectedSequence: UInt64) -> Result<SnapshotInfo, HeaderProblem> {
         let hb = LogFormat.snapshotHeaderBytes, tb = LogFormat.snapshotTrailerBytes
-        return bytes.withUnsafeBytes { p -> Result<SnapshotInfo, HeaderProblem> in
-            guard p.count >= hb + tb else { return .failure(.init("file too short (\(p.count) bytes)")) }
-            guard p.loadLE(UInt32.self, at: 0) == LogFormat.snapshotMagic else { return .failure(.init("bad snapshot magic")) }
-            guard p.loadLE(UInt16.self, at: 4) == LogFormat.version else { return .failure(.init("unsupported snapshot version")) }
-            let length = p.loadLE(UInt64.self, at: 24)
-            guard length == UInt64(p.count - hb - tb) else {
-                return .failure(.init("payload length \(length) does not match the file size \(p.count)"))
-            }
-            let n = Int(length)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<(hb + n)]))
-            guard p.loadLE(UInt32.self, at: hb + n) == crc else { return .failure(.init("checksum mismatch")) }
-            let seq = p.loadLE(UInt64.self, at: 8)
-            guard seq == expectedSequence else { return .failure(.init("sequence \(seq) does not match the file name")) }
-            return .success(SnapshotInfo(sequence: seq, createdAtMillis: Int64(bitPattern: p.loadLE(UInt64.self, at: 16)),
-                                         file: file, payload: Array(p[hb..<(hb + n)])))
+        guard p.count >= hb + tb else { return .failure(.init("file too short (\(p.count) bytes)")) }
+        guard p.loadLE(UInt32.self, at: 0) == LogFormat.snapshotMagic else { return .failure(.init("bad snapshot magic")) }
+        guard p.loadLE(UInt16.self, at: 4) == LogFormat.version else { return .failure(.init("unsupported snapshot version")) }
+        let length = p.loadLE(UInt64.self, at: 24)
+        guard length == UInt64(p.count - hb - tb) else {
+            return .failure(.init("payload length \(length) does not match the file size \(p.count)"))
         }
+        let n = Int(length)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<(hb + n)]))
+        guard p.loadLE(UInt32.self, at: hb + n) == crc else { return .failure(.init("checksum mismatch")) }
+        let seq = p.loadLE(UInt64.self, at: 8)
+        guard seq == expectedSequence else { return .failure(.init("sequence \(seq) does not match the file name")) }
+        return .success(SnapshotInfo(sequence: seq, createdAtMillis: Int64(bitPattern: p.loadLE(UInt64.self, at: 16)),
+                                     file: file, payload: Array(p[hb..<(hb + n)])))
     }
 
     /// Snapshot sequences present in `names`, ascending.
@@ -68,8 +72,10 @@ enum SnapshotCodec {
         var skipped: [String] = []
         for seq in sequences(in: names).reversed() {
             let name = LogFormat.snapshotName(sequence: seq)
-            let bytes = try fs.readWholeFile(directory + "/" + name)
-            switch decode(bytes, file: name, expectedSequence: seq) {
+            let f = try fs.open(directory + "/" + name, mode: .readOnly)
+            defer { fs.close(f) }
+            let mapped = try fs.mapReadOnly(f, bytes: Int(try fs.size(f)))
+            switch withExtendedLifetime(mapped, { decode(mapped.bytes, file: name, expectedSequence: seq) }) {
             case .success(let s): return (s, skipped)
             case .failure(let p): skipped.append(name + ": " + p.reason)
             }

@@ -146,4 +146,45 @@ struct BrokerStateTests {
         #expect(throws: BrokerCodecError.self) { try BrokerState.fromSnapshot(Array(bytes.dropLast())) }
         #expect(throws: BrokerCodecError.self) { try BrokerState.fromSnapshot([0, 1, 2, 3, 4]) }
     }
+
+    /// The snapshot round trip with non-ASCII owners and dedupe keys (the decoder takes a fast
+    /// path for ASCII strings and validates the rest).
+    @Test func snapshotRoundTripsNonASCIIKeysAndOwners() throws {
+        var state = BrokerState()
+        let words = ["路灯-1", "ascii-only-and-longer-than-fifteen-bytes", "é", "😀x", "", "a\u{1F}b", "🇨🇳🇨🇳🇨🇳🇨🇳"]
+        for (i, w) in words.enumerated() {
+            _ = state.ingest(envelope(w + "-\(i)", citizen: "市民" + w, account: "acc-" + w), now: 1_800_000_000_000 + Int64(i))
+        }
+        let back = try BrokerState.fromSnapshot(state.snapshotPayload())
+        #expect(back.hasSameContents(as: state, now: 1_800_000_001_000))
+        #expect(back.dedupe.count == words.count)
+    }
+
+    /// Strings of every short length, ASCII or not, read back as written; invalid UTF-8 is an
+    /// error, never repaired.
+    @Test func byteReaderStringsValidateUTF8() throws {
+        var w = ByteWriter()
+        var written: [String] = []
+        for n in 0..<20 { written.append(String(repeating: "k", count: n)) }
+        written += ["é", "x路灯", "😀", String(repeating: "a", count: 17) + "ü"]
+        for s in written { w.string(s) }
+        let bytes = w.bytes
+        let read: [String] = try bytes.withUnsafeBytes { raw throws(BrokerCodecError) in
+            var r = ByteReader(raw)
+            var out: [String] = []
+            for _ in written { out.append(try r.string()) }
+            return out
+        }
+        #expect(read == written)
+        for bad: [UInt8] in [[0xFF], [0xC3], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x80], [0xED, 0xA0, 0x80]] {
+            let framed = withUnsafeBytes(of: UInt32(bad.count).littleEndian, Array.init) + bad
+            let result = framed.withUnsafeBytes { raw in
+                Result { () throws(BrokerCodecError) -> String in
+                    var r = ByteReader(raw)
+                    return try r.string()
+                }
+            }
+            #expect(throws: BrokerCodecError.self, "\(bad)") { try result.get() }
+        }
+    }
 }

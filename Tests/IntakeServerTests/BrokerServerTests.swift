@@ -106,7 +106,7 @@ struct BrokerServerTests {
             for i in 0..<20 { ids["r\(i)"] = try send(s, messageLine("r\(i)", citizen: "c\(i % 4)"))["ack"]?.stringValue }
         }
         let broker = try Broker.start(config: brokerConfig(dataDir: dir))
-        #expect(broker.startReport.messages == 20 && broker.startReport.sessions == 4)
+        #expect(broker.startReport.messages == 20 && broker.startReport.sessions == 4, "\(broker.startReport)")
         let s = try ingestConnection(broker)
         for i in [0, 7, 19] {
             let a = try send(s, messageLine("r\(i)", citizen: "c\(i % 4)"))

@@ -20,6 +20,36 @@ struct CRC32CTests {
     func publishedVector(_ i: Int) {
         let (name, bytes, want) = Self.vectors[i]
         #expect(CRC32C.checksum(bytes) == want, "\(name)")
+        let soft = bytes.withUnsafeBytes { CRC32C.finish(CRC32C.softwareUpdate(CRC32C.seed, $0)) }
+        #expect(soft == want, "\(name), tables only")
+    }
+
+    /// The hardware path (SSE4.2, used when the CPU has it) and the tables agree on random
+    /// buffers of every small length, at every alignment, and on large ones, fed whole and in
+    /// random pieces.
+    @Test func hardwareMatchesTables() {
+        var rng = SeededRandom(seed: 11)
+        let data = (0..<(1 << 17)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        data.withUnsafeBytes { all in
+            func both(_ b: UnsafeRawBufferPointer, _ what: String) {
+                let soft = CRC32C.finish(CRC32C.softwareUpdate(CRC32C.seed, b))
+                #expect(CRC32C.checksum(b) == soft, "\(what)")
+            }
+            for start in 0..<16 {
+                for length in 0..<80 { both(UnsafeRawBufferPointer(rebasing: all[start..<(start + length)]), "start \(start) length \(length)") }
+            }
+            for _ in 0..<200 {
+                let start = Int.random(in: 0..<all.count, using: &rng)
+                let end = Int.random(in: start...all.count, using: &rng)
+                let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
+                both(slice, "random \(start)..<\(end)")
+                let cut = Int.random(in: start...end, using: &rng)
+                let pieces = CRC32C.update(CRC32C.update(CRC32C.seed, UnsafeRawBufferPointer(rebasing: all[start..<cut])),
+                                           UnsafeRawBufferPointer(rebasing: all[cut..<end]))
+                #expect(CRC32C.finish(pieces) == CRC32C.finish(CRC32C.softwareUpdate(CRC32C.seed, slice)), "pieces cut at \(cut)")
+            }
+            both(all, "whole \(all.count) bytes")
+        }
     }
 
     static func bitwise(_ bytes: [UInt8]) -> UInt32 {

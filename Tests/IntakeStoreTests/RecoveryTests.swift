@@ -155,4 +155,88 @@ struct RecoveryTests {
             if case StoreError.corrupt(let seg, 0, _) = e { return seg == segs[2] } else { return false }
         }
     }
+
+    /// Recovery skips the checksums of sealed segments wholly covered by the snapshot (never
+    /// replayed), and only those: damage there does not stop start-up (the checker finds it,
+    /// and replay asked for those records checksums them), damage in a record that is replayed
+    /// still does, and a torn tail is still cut.
+    @Test func snapshotCoveredSegmentsSkipOnlyTheirChecksums() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 40, segmentMaxBytes: 512)
+        let segs = try segmentFiles(dir.data)
+        #expect(segs.count >= 5)
+        // A snapshot exactly at the end of segs[1]: segs[0] and segs[1] are wholly covered.
+        let s = LogFormat.parseSegmentName(segs[2])! - 1
+        do {
+            let (store, _) = try LogStore.open(directory: dir.data)
+            _ = try store.snapshotSync(upTo: s, [1, 2, 3]).get()
+            store.close()
+        }
+        let pristine = try snapshotFiles(dir.data)
+        /// Flips one payload byte of the second record of `segment`; returns that record's offset.
+        func damageSecondRecord(_ segment: String) throws -> Int64 {
+            let base = LogFormat.parseSegmentName(segment)!
+            var bytes = try PosixFileSystem().readWholeFile(dir.data + "/" + segment)
+            let firstLen = originals.first { $0.seq == base }!.payload.count
+            let second = LogFormat.segmentHeaderBytes + LogFormat.recordHeaderBytes + firstLen
+            bytes[second + LogFormat.recordHeaderBytes] ^= 0x10
+            try writeFile(dir.data + "/" + segment, bytes)
+            return Int64(second)
+        }
+
+        // Clean: the covered segments are reported, replay after S gives exactly the rest.
+        var (back, report) = try readBack(dir.data, after: s)
+        #expect(report.snapshot?.sequence == s)
+        #expect(report.segmentsNotChecksummed == 2)
+        #expect(back == originals.filter { $0.seq > s })
+        #expect(report.lastSequence == originals.last!.seq)
+
+        // Damage inside a covered segment: start-up goes on and replays the same records…
+        let hidden = try damageSecondRecord(segs[0])
+        (back, report) = try readBack(dir.data, after: s)
+        #expect(back == originals.filter { $0.seq > s })
+        #expect(report.segmentsNotChecksummed == 2)
+        // …replay asked for the covered records checksums them and refuses the damage…
+        #expect {
+            try readBack(dir.data, after: 0)
+        } throws: { e in
+            guard case StoreError.corrupt(let seg, let off, let why) = e else { return false }
+            return seg == segs[0] && off == hidden && why.contains("checksum")
+        }
+        // …and the offline checker reports it.
+        let check = try LogChecker.check(directory: dir.data)
+        #expect(check.cut?.segment == segs[0] && check.cut?.offset == hidden)
+
+        // Damage in the first segment that is replayed: a hard error at open, as before.
+        try restoreFiles(pristine, into: dir.data)
+        let replayed = try damageSecondRecord(segs[2])
+        #expect {
+            try LogStore.open(directory: dir.data)
+        } throws: { e in
+            guard case StoreError.corrupt(let seg, let off, let why) = e else { return false }
+            return seg == segs[2] && off == replayed && why.contains("checksum")
+        }
+
+        // A torn tail of the last segment is still cut, to the byte.
+        try restoreFiles(pristine, into: dir.data)
+        let lastSeg = dir.data + "/" + segs.last!
+        let full = try PosixFileSystem().readWholeFile(lastSeg)
+        let lastSize = LogFormat.recordHeaderBytes + originals.last!.payload.count
+        try writeFile(lastSeg, Array(full[0..<(full.count - lastSize + 5)]))
+        (back, report) = try readBack(dir.data, after: s)
+        #expect(report.truncatedBytes == 5)
+        #expect(report.truncatedSegment == segs.last!)
+        #expect(report.segmentsNotChecksummed == 2)
+        #expect(back == originals.filter { $0.seq > s }.dropLast())
+
+        // A flipped bit in the last segment's last record (a checksum failure) is cut too.
+        try restoreFiles(pristine, into: dir.data)
+        var flipped = full
+        flipped[flipped.count - 1] ^= 0x01
+        try writeFile(lastSeg, flipped)
+        (back, report) = try readBack(dir.data, after: s)
+        #expect(report.truncatedBytes == Int64(lastSize))
+        #expect(report.truncationReason?.contains("checksum") == true)
+        #expect(back == originals.filter { $0.seq > s }.dropLast())
+    }
 }

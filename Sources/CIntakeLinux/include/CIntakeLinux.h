@@ -1,5 +1,6 @@
 // CIntakeLinux: the few Linux system calls that Glibc does not export to Swift (epoll, eventfd,
-// timerfd) plus small helpers whose C macros Swift cannot see. Stateless; any thread.
+// timerfd), small helpers whose C macros Swift cannot see, and hardware CRC32C
+// (cil_crc32c.h). Stateless; any thread.
 #ifndef C_INTAKE_LINUX_H
 #define C_INTAKE_LINUX_H
 
@@ -11,6 +12,8 @@
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+
+#include "cil_crc32c.h"
 
 /// epoll event bits, as plain constants (Swift cannot import the enum-with-macros of sys/epoll.h).
 static const uint32_t CIL_EPOLLIN = EPOLLIN;

@@ -94,11 +94,33 @@ public struct ByteReader: ~Copyable {
     public mutating func string() throws(BrokerCodecError) -> String {
         let n = Int(try u32())
         let at = try take(n)
-        let slice = UnsafeRawBufferPointer(rebasing: base[at..<(at + n)])
-        guard let s = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+        let slice = UnsafeRawBufferPointer(rebasing: base[at..<(at + n)]).assumingMemoryBound(to: UInt8.self)
+        // Ids, queue names and most dedupe keys are ASCII, which is valid UTF-8 as it stands:
+        // decode those without the generic validating initialiser, whose per-call generic
+        // metadata lookups cost more than the copy when a snapshot holds a million strings.
+        if Self.isASCII(slice) { return String(decoding: slice, as: UTF8.self) }
+        guard let s = String(validating: slice, as: UTF8.self) else {
             throw BrokerCodecError("invalid UTF-8 in a string at byte \(at)")
         }
         return s
+    }
+
+    /// True when every byte is below 0x80 (checked 8 bytes at a time).
+    @inline(__always)
+    static func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let start = b.baseAddress else { return true }
+        let raw = UnsafeRawPointer(start)
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= b.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < b.count {
+            high |= UInt64(b[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// A length-prefixed run of bytes, as a view into the input (valid as long as it is).
