@@ -9,9 +9,10 @@ public struct ConfidenceFeatures: Sendable, Equatable {
     /// rerank / rerankMargin: the top candidate's reranker score and its lead over the second;
     /// softmaxTop: its softmax share over the reranked pool; score, questionCoverage, keywordHit,
     /// missedContent: the top candidate's first-stage evidence; agree: 1 when the reranker kept
-    /// the first stage's top entry; logLength, asks: about the message.
+    /// the first stage's top entry; logLength, asks: about the message; entryMissed: the top
+    /// candidate's (see `Reranker.names`).
     public static let names = ["rerank", "rerankMargin", "softmaxTop", "score", "questionCoverage", "keywordHit",
-                               "missedContent", "agree", "logLength", "asks"]
+                               "missedContent", "agree", "logLength", "asks", "entryMissed"]
 
     /// The values in `names` order.
     public let values: [Double]
@@ -31,6 +32,7 @@ public struct ConfidenceFeatures: Sendable, Equatable {
             c.first.map { $0.entryIndex == result.firstStageTop } == true ? 1 : 0,
             log(1 + Double(result.text.count)),
             Self.asks(result.text.text) ? 1 : 0,
+            c.first?.features[10] ?? 1,
         ]
     }
 

@@ -146,6 +146,7 @@ public struct Matcher: Sendable {
                 query.lcsRatio(index.phrasingSounds[hit.doc]),
                 query.categoryHit(index.categoryBigrams[hit.doc]),
                 1 / Double(rank + 1),
+                entryMissed(hit.doc, query.soundSet),
             ]
             return Candidate(
                 entryIndex: hit.doc, entryID: knowledgeBase.entries[hit.doc].id, score: score,
@@ -179,6 +180,17 @@ public struct Matcher: Sendable {
             }
         }
         return (all > 0 ? Double(have / all) : 0, mine)
+    }
+
+    /// The rarest content character of the entry's question whose sound the message lacks, as
+    /// its idf over the idf of an unseen term.
+    private func entryMissed(_ doc: Int, _ sounds: Set<UInt32>) -> Double {
+        let index = knowledgeBase.index
+        var worst: Float = 0
+        for (snd, t) in index.questionContent[doc] where !sounds.contains(snd) {
+            worst = max(worst, index.idf[Int(t)])
+        }
+        return Double(worst / index.unseenIDF)
     }
 
     private func missedContent(_ doc: Int, _ content: [Int32]) -> Double {

@@ -15,8 +15,10 @@ public struct Reranker: Sendable, Equatable {
     /// - lcs: best longest-common-subsequence (by sound) over a question's length
     /// - categoryHit: share of the category's character bigrams in the message
     /// - firstRank: 1 / (first-stage rank + 1)
+    /// - entryMissed: the rarest content character of the entry's question absent (by sound) from
+    ///   the message, as its idf over an unseen term's
     public static let names = ["score", "relScore", "questionCoverage", "keywordHits", "missedContent",
-                               "queryByQuestion", "soundCoverage", "lcs", "categoryHit", "firstRank"]
+                               "queryByQuestion", "soundCoverage", "lcs", "categoryHit", "firstRank", "entryMissed"]
 
     /// One weight per feature, in `names` order.
     public let weights: [Double]
@@ -81,6 +83,7 @@ struct QuerySide {
     let soundBigrams: Set<UInt64>
     let unitBigrams: Set<UInt64>
     let sounds: [UInt32]
+    let soundSet: Set<UInt32>
 
     init(_ text: NormalizedText) {
         var sb = Set<UInt64>(), ub = Set<UInt64>()
@@ -96,6 +99,7 @@ struct QuerySide {
         soundBigrams = sb
         unitBigrams = ub
         sounds = Array(s.prefix(Self.lcsUnits))
+        soundSet = Set(s)
     }
 
     /// Best over the phrasings: distinct sound bigrams of the phrasing present in the message,

@@ -39,6 +39,9 @@ public final class SearchIndex: Sendable {
     /// Per entry: the sound sequence of the question and of each similar question (reranker:
     /// sound-bigram coverage and longest common subsequence).
     let phrasingSounds: [[[UInt32]]]
+    /// Per entry: the sound and unigram term of each content character of its main question
+    /// (reranker: the rarest question character the message lacks).
+    let questionContent: [[(sound: UInt32, term: Int32)]]
     /// Per entry: the character-bigram keys of its category (reranker: category hit).
     let categoryBigrams: [[UInt64]]
 
@@ -53,6 +56,7 @@ public final class SearchIndex: Sendable {
         var keywordSounds: [[[UInt32]]] = []
         var phrasingSounds: [[[UInt32]]] = []
         var categoryBigrams: [[UInt64]] = []
+        var questionContent: [[(sound: UInt32, term: Int32)]] = []
         perDoc.reserveCapacity(entries.count)
 
         func id(_ key: UInt64) -> Int32 {
@@ -76,6 +80,10 @@ public final class SearchIndex: Sendable {
             }
             questionTerms.append(questionTF.keys.sorted())
             phrasingSounds.append(phrasings)
+            let main = normalizer.normalize(entry.question)
+            questionContent.append(zip(main.units, main.sounds).compactMap { u, snd in
+                Normalizer.isCJK(u) && !Terms.functionChars.contains(u) ? (snd, id(Terms.key(.unigram, u))) : nil
+            })
             let cat = normalizer.normalize(entry.category).units
             categoryBigrams.append(cat.count < 2 ? [] : (0..<(cat.count - 1)).map { Terms.key(.bigram, cat[$0], cat[$0 + 1]) })
             for (t, w) in questionTF { tf[t, default: 0] += w }
@@ -126,5 +134,6 @@ public final class SearchIndex: Sendable {
         self.keywordSounds = keywordSounds
         self.phrasingSounds = phrasingSounds
         self.categoryBigrams = categoryBigrams
+        self.questionContent = questionContent
     }
 }
