@@ -1,12 +1,18 @@
 // FAQBot: the probability that the top candidate is right, from a logistic model over match
-// features fitted offline (Ops/faq/fit_confidence.py) on the tuning part of the dev queries and
+// features fitted offline (Ops/faq/fit_models.py) on the tuning part of the dev queries and
 // committed as Resources/confidence.txt. Value types; any thread.
 import Foundation
 
 /// The features of one ranked message that the confidence model reads.
 public struct ConfidenceFeatures: Sendable, Equatable {
     /// Names in model order; the resource file uses these names.
-    public static let names = ["score", "margin", "questionCoverage", "keywordHit", "logLength", "asks", "secondScore", "missedContent"]
+    /// rerank / rerankMargin: the top candidate's reranker score and its lead over the second;
+    /// softmaxTop: its softmax share over the reranked pool; score, questionCoverage, keywordHit,
+    /// missedContent: the top candidate's first-stage evidence; agree: 1 when the reranker kept
+    /// the first stage's top entry; logLength, asks: about the message; entryMissed: the top
+    /// candidate's (see `Reranker.names`).
+    public static let names = ["rerank", "rerankMargin", "softmaxTop", "score", "questionCoverage", "keywordHit",
+                               "missedContent", "agree", "logLength", "asks", "entryMissed"]
 
     /// The values in `names` order.
     public let values: [Double]
@@ -14,17 +20,19 @@ public struct ConfidenceFeatures: Sendable, Equatable {
     /// The features of `result` (which must have at least one candidate).
     public init(_ result: MatchResult) {
         let c = result.candidates
-        let s1 = c.first?.score ?? 0
-        let s2 = c.count > 1 ? c[1].score : 0
+        let r1 = c.first?.rerankScore ?? 0
         values = [
-            s1,
-            s1 > 0 ? (s1 - s2) / s1 : 0,
+            r1,
+            c.count > 1 ? min(r1 - c[1].rerankScore, 10) : 10,
+            result.softmaxTop,
+            c.first?.score ?? 0,
             c.first?.questionCoverage ?? 0,
             (c.first?.keywordHits ?? 0) > 0 ? 1 : 0,
+            c.first?.missedContent ?? 1,
+            c.first.map { $0.entryIndex == result.firstStageTop } == true ? 1 : 0,
             log(1 + Double(result.text.count)),
             Self.asks(result.text.text) ? 1 : 0,
-            s2,
-            c.first?.missedContent ?? 1,
+            c.first?.features[10] ?? 1,
         ]
     }
 

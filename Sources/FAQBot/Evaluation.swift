@@ -74,7 +74,9 @@ package struct EvaluationReport: Sendable {
     package var inScopeAnswered = 0
     /// Per-query latency in milliseconds, sorted.
     package var latenciesMs: [Double] = []
-    /// One line per query: features, label (top-1 right), for fitting the confidence model.
+    /// For fitting the reranker and the confidence model (Ops/faq/fit_models.py): per query a
+    /// line `Q asks logLength inScope`, then one line per first-stage candidate of the reranker's
+    /// pool, in first-stage order: `C label` and the reranker features.
     package var featureRows: [String] = []
     /// Queries the bot got wrong while answering (for the report).
     package var wrongExamples: [String] = []
@@ -109,8 +111,13 @@ package func evaluate(_ bot: Bot, _ queries: [LabelledQuery]) -> EvaluationRepor
         r.queries += 1
         let ids = result.candidates.map(\.entryID)
         let right = !q.acceptable.isEmpty && ids.first.map(q.acceptable.contains) == true
-        r.featureRows.append(ConfidenceFeatures(result).values.map { String($0) }.joined(separator: " ")
-                             + " \(right ? 1 : 0)")
+        let conf = ConfidenceFeatures(result).values
+        r.featureRows.append("Q \(conf[9]) \(conf[8]) \(q.gold != nil ? 1 : 0)")
+        let pool = bot.matcher.match(q.query, k: bot.matcher.reranker.depth).candidates
+            .sorted { $0.features[9] > $1.features[9] }
+        for c in pool {
+            r.featureRows.append("C \(q.acceptable.contains(c.entryID) ? 1 : 0) " + c.features.map { String($0) }.joined(separator: " "))
+        }
         if q.gold != nil {
             r.inScope += 1
             if right {

@@ -16,13 +16,15 @@
 // - It does not decide: `Confidence` turns these features into a probability and `Bot` decides.
 //   Ranking is deterministic: equal scores fall back to file order.
 
+import Foundation
+
 /// One ranked entry with the evidence behind its rank.
 public struct Candidate: Sendable, Equatable {
     /// Index of the entry in `KnowledgeBase.entries`.
     public let entryIndex: Int
     /// The entry's id.
     public let entryID: String
-    /// Coverage score in 0…1: matched term weight over the message's total term weight.
+    /// First-stage coverage score in 0…1: matched term weight over the message's total term weight.
     public let score: Double
     /// Idf-weighted share of the entry's question terms present in the message, 0…1.
     public let questionCoverage: Double
@@ -31,15 +33,30 @@ public struct Candidate: Sendable, Equatable {
     /// The rarest content character of the message that the entry lacks, as its idf over the
     /// idf of an unseen term (0 when the entry holds every content character of the message).
     public let missedContent: Double
+    /// The reranker's pairwise features, in `Reranker.names` order.
+    public let features: [Double]
+    /// The reranker's score (a logit: higher is better; only differences matter).
+    public let rerankScore: Double
 }
 
 /// Everything the matcher learnt about one message: the ranking and the message-level facts
 /// the confidence model reads.
 public struct MatchResult: Sendable {
-    /// Best first, at most `k`.
+    /// Best first (by the reranker), at most `k`.
     public let candidates: [Candidate]
     /// The normalized message.
     public let text: NormalizedText
+    /// Softmax of the reranker scores over the whole reranked pool: the top candidate's share.
+    public let softmaxTop: Double
+    /// The entry the first stage ranked first (before reranking), if any.
+    public let firstStageTop: Int?
+
+    init(candidates: [Candidate], text: NormalizedText, softmaxTop: Double = 0, firstStageTop: Int? = nil) {
+        self.candidates = candidates
+        self.text = text
+        self.softmaxTop = softmaxTop
+        self.firstStageTop = firstStageTop
+    }
 }
 
 /// Ranks entries of one knowledge base.
@@ -47,9 +64,13 @@ public struct Matcher: Sendable {
     /// The knowledge base searched.
     public let knowledgeBase: KnowledgeBase
 
+    /// The second-stage model over the first stage's best `Reranker.depth` entries.
+    public let reranker: Reranker
+
     /// A matcher over `knowledgeBase`.
-    public init(_ knowledgeBase: KnowledgeBase) {
+    public init(_ knowledgeBase: KnowledgeBase, reranker: Reranker = .bundled) {
         self.knowledgeBase = knowledgeBase
+        self.reranker = reranker
     }
 
     /// The top `k` entries for `message`.
@@ -89,41 +110,87 @@ public struct Matcher: Sendable {
             }
         }
 
-        // Top k by a bounded insertion: k is tiny, the scan is one pass over the accumulators.
+        // The reranker's pool by a bounded insertion: the pool is small, the scan is one pass
+        // over the accumulators.
+        let depth = max(k, reranker.depth)
         var top: [(doc: Int, score: Float)] = []
-        top.reserveCapacity(k + 1)
+        top.reserveCapacity(depth + 1)
         for d in 0..<scores.count {
             let s = scores[d]
-            guard s > 0, top.count < k || s > top[top.count - 1].score else { continue }
+            guard s > 0, top.count < depth || s > top[top.count - 1].score else { continue }
             var i = top.count
             while i > 0 && top[i - 1].score < s { i -= 1 }
             top.insert((d, s), at: i)
-            if top.count > k { top.removeLast() }
+            if top.count > depth { top.removeLast() }
         }
 
         let maxScore = total * (SearchIndex.k1 + 1)
-        let queryTerms = Set(known.map(\.term))
-        let candidates = top.map { hit -> Candidate in
-            Candidate(
-                entryIndex: hit.doc,
-                entryID: knowledgeBase.entries[hit.doc].id,
-                score: Double(min(hit.score / maxScore, 1)),
-                questionCoverage: questionCoverage(hit.doc, queryTerms),
-                keywordHits: keywordHits(hit.doc, text.sounds),
-                missedContent: missedContent(hit.doc, content))
+        var queryWeights: [Int32: Float] = [:]
+        queryWeights.reserveCapacity(known.count)
+        for (t, w) in known { queryWeights[t] = w * index.idf[Int(t)] }
+        let query = QuerySide(text)
+        let best = Double(top.first?.score ?? 0) / Double(maxScore)
+        var pool = top.enumerated().map { rank, hit -> Candidate in
+            let score = Double(min(hit.score / maxScore, 1))
+            let cover = questionCoverage(hit.doc, queryWeights)
+            let kw = keywordHits(hit.doc, text.sounds)
+            let missed = missedContent(hit.doc, content)
+            let f = [
+                score,
+                best > 0 ? score / best : 0,
+                cover.entrySide,
+                Double(min(kw, 3)),
+                missed,
+                Double(cover.querySide / total),
+                query.soundCoverage(index.phrasingSounds[hit.doc]),
+                query.lcsRatio(index.phrasingSounds[hit.doc]),
+                query.categoryHit(index.categoryBigrams[hit.doc]),
+                1 / Double(rank + 1),
+                entryMissed(hit.doc, query.soundSet),
+            ]
+            return Candidate(
+                entryIndex: hit.doc, entryID: knowledgeBase.entries[hit.doc].id, score: score,
+                questionCoverage: cover.entrySide, keywordHits: kw, missedContent: missed,
+                features: f, rerankScore: reranker.score(f))
         }
-        return MatchResult(candidates: candidates, text: text)
+        let firstStageTop = pool.first?.entryIndex
+        // Stable: equal reranker scores keep the first stage's order.
+        pool = pool.enumerated().sorted {
+            $0.element.rerankScore != $1.element.rerankScore ? $0.element.rerankScore > $1.element.rerankScore : $0.offset < $1.offset
+        }.map(\.element)
+        var softmaxTop = 0.0
+        if let r1 = pool.first?.rerankScore {
+            let sum = pool.reduce(0) { $0 + exp($1.rerankScore - r1) }
+            softmaxTop = 1 / sum
+        }
+        return MatchResult(candidates: Array(pool.prefix(k)), text: text, softmaxTop: softmaxTop, firstStageTop: firstStageTop)
     }
 
-    private func questionCoverage(_ doc: Int, _ queryTerms: Set<Int32>) -> Double {
+    /// Idf-weighted coverage of the entry's question terms by the message (entry side), and the
+    /// message's term weight found in the entry's questions (query side, raw).
+    private func questionCoverage(_ doc: Int, _ queryWeights: [Int32: Float]) -> (entrySide: Double, querySide: Float) {
         let index = knowledgeBase.index
-        var have: Float = 0, all: Float = 0
+        var have: Float = 0, all: Float = 0, mine: Float = 0
         for t in index.questionTerms[doc] {
             let w = index.idf[Int(t)]
             all += w
-            if queryTerms.contains(t) { have += w }
+            if let q = queryWeights[t] {
+                have += w
+                mine += q
+            }
         }
-        return all > 0 ? Double(have / all) : 0
+        return (all > 0 ? Double(have / all) : 0, mine)
+    }
+
+    /// The rarest content character of the entry's question whose sound the message lacks, as
+    /// its idf over the idf of an unseen term.
+    private func entryMissed(_ doc: Int, _ sounds: Set<UInt32>) -> Double {
+        let index = knowledgeBase.index
+        var worst: Float = 0
+        for (snd, t) in index.questionContent[doc] where !sounds.contains(snd) {
+            worst = max(worst, index.idf[Int(t)])
+        }
+        return Double(worst / index.unseenIDF)
     }
 
     private func missedContent(_ doc: Int, _ content: [Int32]) -> Double {

@@ -17,6 +17,8 @@ public final class SearchIndex: Sendable {
     static let answerWeight: Float = 0.3
     /// Units of the answer indexed: its head states the topic, the rest is procedure.
     static let answerUnits = 120
+    /// Units of a question kept for the reranker's sequence features (bounds its work).
+    static let phrasingUnits = 48
 
     /// The normalizer queries must use.
     public let normalizer: Normalizer
@@ -30,10 +32,18 @@ public final class SearchIndex: Sendable {
     let idf: [Float]
     /// idf of a term found in no entry (what an unknown query term would weigh).
     let unseenIDF: Float
-    /// Per entry: the distinct terms of its question and similar questions.
+    /// Per entry: the distinct terms of its question and similar questions, ascending.
     let questionTerms: [[Int32]]
     /// Per entry: each keyword's sound sequence (homophone-tolerant keyword hits).
     let keywordSounds: [[[UInt32]]]
+    /// Per entry: the sound sequence of the question and of each similar question (reranker:
+    /// sound-bigram coverage and longest common subsequence).
+    let phrasingSounds: [[[UInt32]]]
+    /// Per entry: the sound and unigram term of each content character of its main question
+    /// (reranker: the rarest question character the message lacks).
+    let questionContent: [[(sound: UInt32, term: Int32)]]
+    /// Per entry: the character-bigram keys of its category (reranker: category hit).
+    let categoryBigrams: [[UInt64]]
 
     /// Indexes `entries`.
     public init(entries: [Entry], normalizer: Normalizer) {
@@ -44,6 +54,9 @@ public final class SearchIndex: Sendable {
         var lengths: [Float] = []
         var questionTerms: [[Int32]] = []
         var keywordSounds: [[[UInt32]]] = []
+        var phrasingSounds: [[[UInt32]]] = []
+        var categoryBigrams: [[UInt64]] = []
+        var questionContent: [[(sound: UInt32, term: Int32)]] = []
         perDoc.reserveCapacity(entries.count)
 
         func id(_ key: UInt64) -> Int32 {
@@ -55,14 +68,24 @@ public final class SearchIndex: Sendable {
         for entry in entries {
             var tf: [Int32: Float] = [:]
             var questionTF: [Int32: Float] = [:]
+            var phrasings: [[UInt32]] = []
             for q in [entry.question] + entry.similarQuestions {
                 var one: [Int32: Float] = [:]
-                Terms.forEach(normalizer.normalize(q)) { k, _ in one[id(k), default: 0] += Self.questionWeight }
+                let n = normalizer.normalize(q)
+                if !n.sounds.isEmpty { phrasings.append(Array(n.sounds.prefix(Self.phrasingUnits))) }
+                Terms.forEach(n) { k, _ in one[id(k), default: 0] += Self.questionWeight }
                 // A term's weight is its best over the phrasings, so ten paraphrases do not
                 // outweigh a keyword.
                 for (t, w) in one { questionTF[t] = max(questionTF[t] ?? 0, w) }
             }
-            questionTerms.append(Array(questionTF.keys))
+            questionTerms.append(questionTF.keys.sorted())
+            phrasingSounds.append(phrasings)
+            let main = normalizer.normalize(entry.question)
+            questionContent.append(zip(main.units, main.sounds).compactMap { u, snd in
+                Normalizer.isCJK(u) && !Terms.functionChars.contains(u) ? (snd, id(Terms.key(.unigram, u))) : nil
+            })
+            let cat = normalizer.normalize(entry.category).units
+            categoryBigrams.append(cat.count < 2 ? [] : (0..<(cat.count - 1)).map { Terms.key(.bigram, cat[$0], cat[$0 + 1]) })
             for (t, w) in questionTF { tf[t, default: 0] += w }
             var sounds: [[UInt32]] = []
             for k in entry.keywords {
@@ -109,5 +132,8 @@ public final class SearchIndex: Sendable {
         self.impacts = impacts
         self.questionTerms = questionTerms
         self.keywordSounds = keywordSounds
+        self.phrasingSounds = phrasingSounds
+        self.categoryBigrams = categoryBigrams
+        self.questionContent = questionContent
     }
 }

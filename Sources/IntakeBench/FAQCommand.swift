@@ -17,7 +17,7 @@ enum FAQCommand {
             OptionSpec("--threshold", "answer when P(right) >= T (default: the bundled model's)"),
             OptionSpec("--split", "heldout, tuning or all (default all): the dev split by query hash"),
             OptionSpec("--passes", "timed passes over the queries for latency (default 3, 1..50)"),
-            OptionSpec("--dump-features", "write one line per query: features and top-1 label (for fitting)"),
+            OptionSpec("--dump-features", "write per query its reranker pool: features and labels (for Ops/faq/fit_models.py)"),
             OptionSpec("--show-wrong", value: false, "print the wrong auto-answers and the top-1 misses"),
         ],
         run: run)
@@ -75,7 +75,7 @@ enum FAQCommand {
             for line in report.missExamples { say("  top-1 miss: " + line) }
         }
         if let path = args.string("--dump-features") {
-            let text = "# " + ConfidenceFeatures.names.joined(separator: " ") + " label\n"
+            let text = "# Q asks logLength inScope / C label " + Reranker.names.joined(separator: " ") + "\n"
                 + report.featureRows.joined(separator: "\n") + "\n"
             guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path)") }
             fputs(text, f)
