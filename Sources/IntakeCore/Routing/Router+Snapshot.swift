@@ -178,6 +178,7 @@ extension Router {
         }
         for slot in orphans { r.route(slot, &out) }
         for a in r.agents.indices { r.fill(Int32(a), &out) }
+        r.dropStaleDeadlines()
         return (r, out)
     }
 

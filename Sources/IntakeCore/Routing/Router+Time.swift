@@ -27,6 +27,17 @@ extension Router {
         }
     }
 
+    /// Pops deadlines that no longer matter off the heap tops, so `nextDeadline` is exact.
+    mutating func dropStaleDeadlines() {
+        offerDeadlines.dropStale { offers[$0.a]?.expiresAt != $0.at }
+        graceDeadlines.dropStale { agents[Int($0.a)].graceDeadline != $0.at || agents[Int($0.a)].connected }
+        relaxDeadlines.dropStale { e in
+            guard Int(e.a) < sessions.count, let s = sessions[Int(e.a)] else { return true }
+            return s.state != .queued || s.pushSeq != e.b
+        }
+        stickyExpiry.dropStale { stickyKeys[$0.a] == nil }
+    }
+
     /// An offer nobody answered: revoke it, never offer this session to this agent again,
     /// count the timeout (away after `maxConsecutiveTimeouts`), route the session again.
     mutating func timeOut(_ record: OfferRecord, _ out: inout [RouterAction]) {

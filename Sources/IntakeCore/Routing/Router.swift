@@ -109,13 +109,15 @@ public struct Router: Sendable {
         case let .transfer(session, target): transfer(session, target, &out)
         case .tick: tick(&out)
         }
+        dropStaleDeadlines()
         return out
     }
 
     // MARK: reading
 
     /// When the driver should send the next `.tick` (earliest offer timeout, grace expiry,
-    /// relaxation step or sticky expiry), or `nil` when nothing is pending.
+    /// relaxation step or sticky expiry), or `nil` when nothing is pending. Exact: entries made
+    /// stale by later events are dropped at the end of every `handle`.
     public var nextDeadline: EpochMillis? {
         [offerDeadlines.peek?.at, graceDeadlines.peek?.at, relaxDeadlines.peek?.at, stickyExpiry.peek?.at]
             .compactMap { $0 }.min()

@@ -208,6 +208,16 @@ package struct DeadlineHeap: Sendable {
     /// Removes and returns the earliest entry if it is due at `now`.
     package mutating func popDue(_ now: EpochMillis) -> Entry? {
         guard let top = items.first, top.at <= now else { return nil }
+        return popFirst()
+    }
+
+    /// Removes the earliest entry while `isStale` says it no longer matters.
+    package mutating func dropStale(_ isStale: (Entry) -> Bool) {
+        while let top = items.first, isStale(top) { _ = popFirst() }
+    }
+
+    private mutating func popFirst() -> Entry? {
+        guard let top = items.first else { return nil }
         let last = items.removeLast()
         if !items.isEmpty {
             items[0] = last
