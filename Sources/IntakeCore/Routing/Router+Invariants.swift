@@ -6,10 +6,11 @@ extension Router {
     /// Every broken invariant, as sentences (at most 20); empty when the state is sound.
     package func checkInvariants() -> [String] {
         var problems: [String] = []
-        func fail(_ s: @autoclosure () -> String) { if problems.count < 20 { problems.append(s()) } }
+        // A plain String parameter: an autoclosure would capture (copy) the whole router per call.
+        func fail(_ s: String) { if problems.count < 20 { problems.append(s) } }
         var assigned = [PerKind<Int32>](repeating: .init(chat: 0, voice: 0), count: agents.count)
         var offered = assigned
-        var heldBy = [Set<Int32>](repeating: [], count: agents.count)
+        var heldCount = [Int](repeating: 0, count: agents.count)
         var exclusions = [Int](repeating: 0, count: agents.count)
         var queued = 0
         for (i, s) in sessions.enumerated() {
@@ -18,7 +19,9 @@ extension Router {
             if sessionIndex[s.id] != slot { fail("session \(s.id): index says \(String(describing: sessionIndex[s.id])), slot \(i)") }
             let inLane = lanes[Int(s.lane)].pq.contains(slot)
             for x in s.excluded { exclusions[Int(x)] += 1 }
-            if Set(s.excluded).count != s.excluded.count { fail("session \(s.id) excludes an agent twice") }
+            for (j, x) in s.excluded.enumerated() where s.excluded[(j + 1)...].contains(x) {
+                fail("session \(s.id) excludes an agent twice")
+            }
             switch s.state {
             case .queued:
                 queued += 1
@@ -32,7 +35,8 @@ extension Router {
             case .assigned(let a), .wrappingUp(let a):
                 if inLane { fail("session \(s.id) is held and queued") }
                 assigned[Int(a)][s.kind] += 1
-                heldBy[Int(a)].insert(slot)
+                heldCount[Int(a)] += 1
+                if !agents[Int(a)].held.contains(slot) { fail("session \(s.id) is not on its agent's held list") }
             case .detached:
                 fail("session \(s.id) is detached between events")
             }
@@ -40,17 +44,21 @@ extension Router {
         if sessionIndex.count != sessions.count - freeSessionSlots.count {
             fail("index holds \(sessionIndex.count) sessions, slots \(sessions.count - freeSessionSlots.count)")
         }
-        let inLanes = lanes.reduce(0) { $0 + $1.pq.count }
+        var inLanes = 0
+        for l in lanes.indices { inLanes += lanes[l].pq.count }
         if queued != queuedCount || inLanes != queued { fail("queued: states \(queued), counter \(queuedCount), lanes \(inLanes)") }
         for (id, o) in offers {
             guard let s = sessions[Int(o.session)], s.state == .offered(id) else { fail("offer \(id) for a session not offered"); continue }
             if !agents[Int(o.agent)].offerIDs.contains(id) { fail("offer \(id) missing from its agent") }
         }
+        var groupKinds: [ChannelKind] = []
+        groupKinds.reserveCapacity(groups.count)
+        for g in groups.indices { groupKinds.append(groups[g].key.kind) }
         for (i, ag) in agents.enumerated() {
             let name = ag.id
             if ag.assigned != assigned[i] { fail("agent \(name): assigned \(ag.assigned) but holds \(assigned[i])") }
             if ag.offered != offered[i] { fail("agent \(name): offered \(ag.offered) but has \(offered[i]) offers") }
-            if Set(ag.held) != heldBy[i] || ag.held.count != heldBy[i].count { fail("agent \(name): held list differs") }
+            if ag.held.count != heldCount[i] { fail("agent \(name): held list has \(ag.held.count), sessions say \(heldCount[i])") }
             if ag.offerIDs.count != Int(ag.offered.chat + ag.offered.voice) { fail("agent \(name): offer list length") }
             if ag.exclusions != exclusions[i] { fail("agent \(name): exclusions \(ag.exclusions), actual \(exclusions[i])") }
             for k in ChannelKind.allCases where ag.load(k) > ag.capacity[k] {
@@ -61,21 +69,28 @@ extension Router {
             for k in ChannelKind.allCases where ag.available[k] != computeAvailable(ag, k) {
                 fail("agent \(name): available[\(k.rawValue)] stale")
             }
-            for (m, ms) in ag.memberships.enumerated() {
-                let g = groups[Int(ms.group)]
-                let shouldBe = ag.available[g.key.kind]
-                if shouldBe != (ms.position >= 0) { fail("agent \(name): group \(ms.group) availability mismatch") }
-                if ms.position >= 0 {
-                    let tier = g.tiers[Int(ms.tier)]
-                    if Int(ms.position) >= tier.available.count || tier.available[Int(ms.position)].agent != Int32(i)
-                        || tier.available[Int(ms.position)].membership != Int32(m) {
-                        fail("agent \(name): group \(ms.group) position wrong")
-                    }
+            // No `||`/`&&` with `self` on the right here: in debug builds their autoclosure copies the
+            // whole router, a thousand times per check.
+            for ms in ag.memberships where ag.available[groupKinds[Int(ms.group)]] != (ms.position >= 0) {
+                fail("agent \(name): group \(ms.group) availability mismatch")
+            }
+        }
+        for g in groups.indices {
+            for t in groups[g].tiers.indices {
+                for (p, entry) in groups[g].tiers[t].available.enumerated() {
+                    let ms = agents[Int(entry.agent)].memberships[Int(entry.membership)]
+                    if ms.group != Int32(g) { fail("group \(g): entry \(p) names another group's membership") }
+                    if ms.tier != Int32(t) { fail("group \(g): entry \(p) names another tier") }
+                    if ms.position != Int32(p) { fail("group \(g): entry \(p) position recorded as \(ms.position)") }
                 }
             }
         }
-        for (l, lane) in lanes.enumerated() {
-            for p in lane.pq.checkInvariants() { fail("lane \(l): \(p)") }
+        var availableEntries = 0, memberships = 0
+        for g in groups.indices { for t in groups[g].tiers.indices { availableEntries += groups[g].tiers[t].available.count } }
+        for ag in agents { for ms in ag.memberships where ms.position >= 0 { memberships += 1 } }
+        if availableEntries != memberships { fail("groups list \(availableEntries) available entries, agents \(memberships)") }
+        for l in lanes.indices where !lanes[l].pq.isEmpty {
+            for p in lanes[l].pq.checkInvariants() { fail("lane \(l): \(p)") }
         }
         return problems
     }
