@@ -136,12 +136,12 @@ public struct AgentDirectory: Sendable, Equatable {
             DirectoryError(agent: who, field: field, message: message)
         }
         guard let members = item.objectValue else { throw fail("", "must be an object") }
+        guard let id = item["id"]?.stringValue else { throw fail("id", "must be a string") }
+        if isValidID(id) { who = id }
         let known: Set<String> = ["id", "name", "skills", "capacity", "token", "secret"]
         if let extra = members.first(where: { !known.contains($0.0) }) {
             throw fail(extra.0, "is not a known field")
         }
-        guard let id = item["id"]?.stringValue else { throw fail("id", "must be a string") }
-        if isValidID(id) { who = id }
         guard let name = item["name"]?.stringValue, !name.isEmpty else {
             throw fail("name", "must be a non-empty string")
         }
