@@ -8,6 +8,7 @@ let subcommands: [Subcommand] = [
     WSIdleCommand.subcommand,
     WSSweepCommand.subcommand,
     IngestCommand.subcommand,
+    RouterCommand.subcommand,
 ]
 
 @MainActor
