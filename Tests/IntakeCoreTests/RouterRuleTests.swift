@@ -336,3 +336,15 @@ let routingCases: [RoutingCase] = [
         #expect(a == b)
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct RouterEdgeTests {
+    /// Sessions that became eligible by waiting (no tick yet) are taken first, one per pass,
+    /// however many passes that needs (more than there are agents).
+    @Test func arrivalAfterUntickedRelaxationServesTheOlderFirst() {
+        var d = RouterDriver([.init(id: "a", skills: ["general": 2], chat: 5)], config: relaxed)
+        for i in 0..<4 { d.queue("old\(i)", ["general": 3]) }
+        d.now += 61_000
+        let out = d.queue("new", ["general": 1])
+        #expect(out.offerLines == ["old0→a", "old1→a", "old2→a", "old3→a", "new→a"])
+    }
+}

@@ -240,7 +240,9 @@ extension Router {
     /// unless an earlier one waits for it (then the loop tries again for this one).
     mutating func route(_ slot: Int32, _ out: inout [RouterAction]) {
         var triedSticky = false
-        for _ in 0...agents.count {
+        // Each pass makes one offer, so spare capacity bounds the passes. More than one pass
+        // happens when sessions became eligible by waiting since the last tick.
+        for _ in 0...totalCapacity {
             guard let s = sessions[Int(slot)], s.state == .queued else { return }
             var choice: (agent: Int32, reason: RoutingReason)?
             if !triedSticky {
@@ -256,7 +258,7 @@ extension Router {
             }
             makeOffer(pick.slot, to: a, reason: queueReason(pick), direct: false, &out)
         }
-        preconditionFailure("BUG: routing a session made more offers than there are agents")
+        preconditionFailure("BUG: routing a session made more offers than there is capacity")
     }
 
     /// Offers agent `a` sessions in service order until it has no spare capacity or nothing it may take.

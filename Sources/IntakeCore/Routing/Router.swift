@@ -32,6 +32,10 @@ public struct Router: Sendable {
 
     /// The latest `now` seen.
     package var now: EpochMillis
+    /// Chat plus voice capacity of all agents: the bound on offers one event can make.
+    package var totalCapacity = 0
+    // The state below is internal; `checkInvariants()` states how the pieces agree.
+    /// Skill name → dense index (agents' proficiency arrays use it).
     package var skillIndex: [String: Int32] = [:]
     package var skillNames: [String] = []
     package var agents: [AgentState] = []
@@ -76,6 +80,7 @@ public struct Router: Sendable {
                                                        voice: Int32(profile.capacity[.voice] ?? 0)),
                                      idleSince: now))
             agentIndex[profile.id] = Int32(i)
+            totalCapacity += (profile.capacity[.chat] ?? 0) + (profile.capacity[.voice] ?? 0)
         }
         var delta = 0
         for step in config.relaxation {
