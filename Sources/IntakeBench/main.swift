@@ -11,6 +11,7 @@ let subcommands: [Subcommand] = [
     FsyncCommand.subcommand,
     RecoveryCommand.subcommand,
     FAQCommand.subcommand,
+    RouterCommand.subcommand,
 ]
 
 @MainActor
