@@ -89,7 +89,10 @@ case "serve":
         return src
     }
     let broker: Broker
-    do { broker = try Broker.start(config: config) } catch { fail(error.description, code: 1) }
+    do { broker = try Broker.start(config: config) } catch {
+        if case .agents = error { fail(error.description, code: 2) }
+        fail(error.description, code: 1)
+    }
     runningBroker = broker
     signalSources = signals
     FileHandleOut.stdout(broker.server.readyLine + "\n")

@@ -102,12 +102,53 @@ public struct Enqueued: Sendable, Equatable {
     }
 }
 
-/// One change of the broker's durable state. The routing issue adds offered, assigned,
-/// transferred, closed and deliveryAcked (their numbers are reserved in `BrokerRecordType`).
+/// A session offered to an agent (audit; replay changes nothing: after a restart the session
+/// is routed again from its queue).
+public struct Offered: Sendable, Equatable {
+    public var session: String
+    public var agent: String
+    /// The router's offer id.
+    public var offer: UInt64
+    public init(session: String, agent: String, offer: UInt64) {
+        self.session = session
+        self.agent = agent
+        self.offer = offer
+    }
+}
+
+/// A session an agent accepted: it leaves its queue and is the agent's until closed or requeued
+/// (a later `enqueued` record of the same session).
+public struct Assigned: Sendable, Equatable {
+    public var session: String
+    public var agent: String
+    public init(session: String, agent: String) {
+        self.session = session
+        self.agent = agent
+    }
+}
+
+/// A session the agent closed: it is forgotten (the citizen's next message opens a new one).
+public struct Closed: Sendable, Equatable {
+    public var session: String
+    public var agent: String
+    /// The agent's disposition text, as given (may be empty).
+    public var disposition: String
+    public init(session: String, agent: String, disposition: String) {
+        self.session = session
+        self.agent = agent
+        self.disposition = disposition
+    }
+}
+
+/// One change of the broker's durable state. Transferred and deliveryAcked are reserved in
+/// `BrokerRecordType` and not written yet.
 public enum BrokerRecord: Sendable, Equatable {
     case messageReceived(StoredMessage)
     case sessionOpened(SessionOpened)
     case enqueued(Enqueued)
+    case offered(Offered)
+    case assigned(Assigned)
+    case closed(Closed)
 
     static let formatVersion: UInt8 = 1
 
@@ -117,6 +158,9 @@ public enum BrokerRecord: Sendable, Equatable {
         case .messageReceived: .messageReceived
         case .sessionOpened: .sessionOpened
         case .enqueued: .enqueued
+        case .offered: .offered
+        case .assigned: .assigned
+        case .closed: .closed
         }
     }
 
@@ -147,6 +191,23 @@ public enum BrokerRecord: Sendable, Equatable {
             w.string(e.queue)
             w.u8(UInt8(e.priority))
             w.i64(e.enqueuedAt)
+        case .offered(let o):
+            w = ByteWriter(capacity: 32 + o.session.utf8.count + o.agent.utf8.count)
+            w.u8(Self.formatVersion)
+            w.string(o.session)
+            w.string(o.agent)
+            w.u64(o.offer)
+        case .assigned(let a):
+            w = ByteWriter(capacity: 16 + a.session.utf8.count + a.agent.utf8.count)
+            w.u8(Self.formatVersion)
+            w.string(a.session)
+            w.string(a.agent)
+        case .closed(let c):
+            w = ByteWriter(capacity: 24 + c.session.utf8.count + c.agent.utf8.count + c.disposition.utf8.count)
+            w.u8(Self.formatVersion)
+            w.string(c.session)
+            w.string(c.agent)
+            w.string(c.disposition)
         }
         return w.bytes
     }
@@ -174,7 +235,13 @@ public enum BrokerRecord: Sendable, Equatable {
             let session = try r.string(), queue = try r.string(), priority = Int(try r.u8())
             guard PriorityQueue<String>.priorities.contains(priority) else { throw BrokerCodecError("priority \(priority) out of range") }
             record = .enqueued(Enqueued(session: session, queue: queue, priority: priority, enqueuedAt: try r.i64()))
-        case .offered, .assigned, .transferred, .closed, .deliveryAcked, .checkpoint:
+        case .offered:
+            record = .offered(Offered(session: try r.string(), agent: try r.string(), offer: try r.u64()))
+        case .assigned:
+            record = .assigned(Assigned(session: try r.string(), agent: try r.string()))
+        case .closed:
+            record = .closed(Closed(session: try r.string(), agent: try r.string(), disposition: try r.string()))
+        case .transferred, .deliveryAcked, .checkpoint:
             throw BrokerCodecError("record type \(type) (\(t)) is reserved and not written by this version")
         }
         guard r.isAtEnd else { throw BrokerCodecError("record type \(type): \(payload.count - r.offset) trailing bytes") }

@@ -4,7 +4,7 @@
 
 extension BrokerState {
     static let snapshotMagic: UInt32 = 0x5453_4249  // "IBST"
-    static let snapshotVersion: UInt8 = 1
+    static let snapshotVersion: UInt8 = 2  // 2 adds the assignments; 1 is still read
 
     /// The state as a snapshot payload.
     public func snapshotPayload() -> [UInt8] {
@@ -52,6 +52,15 @@ extension BrokerState {
                 w.i64(e.enqueuedAt)
             }
         }
+        w.u64(lastOfferID)
+        w.u32(UInt32(assignments.count))
+        for (session, a) in assignments.sorted(by: { $0.key < $1.key }) {
+            w.string(session)
+            w.string(a.agent)
+            w.string(a.queue)
+            w.u8(UInt8(a.priority))
+            w.i64(a.enqueuedAt)
+        }
         return w.bytes
     }
 
@@ -65,7 +74,7 @@ extension BrokerState {
         var r = ByteReader(raw)
         guard try r.u32() == snapshotMagic else { throw BrokerCodecError("not a broker state snapshot (bad magic)") }
         let version = try r.u8()
-        guard version == snapshotVersion else { throw BrokerCodecError("unknown broker snapshot version \(version)") }
+        guard version == 1 || version == snapshotVersion else { throw BrokerCodecError("unknown broker snapshot version \(version)") }
         let messageIDs = IDGenerator(prefix: "m", lastMillis: try r.i64(), counter: try r.u32())
         let sessionIDs = IDGenerator(prefix: "s", lastMillis: try r.i64(), counter: try r.u32())
         let messageCount = Int(try r.u64())
@@ -112,10 +121,21 @@ extension BrokerState {
                 }
             }
         }
+        var assignments: [String: SessionAssignment] = [:]
+        var lastOfferID: UInt64 = 0
+        if version >= 2 {
+            lastOfferID = try r.u64()
+            for _ in 0..<Int(try r.u32()) {
+                let session = try r.string(), agent = try r.string(), queue = try r.string()
+                let priority = Int(try r.u8()), at = try r.i64()
+                assignments[session] = SessionAssignment(agent: agent, queue: queue, priority: priority, enqueuedAt: at)
+            }
+        }
         guard r.isAtEnd else { throw BrokerCodecError("\(raw.count - r.offset) trailing bytes after the broker state") }
         var state = BrokerState()
         state.restore(dedupe: dedupe, sessions: sessions, queues: queues, messageIDs: messageIDs, sessionIDs: sessionIDs,
-                      messageCount: messageCount)
+                      messageCount: messageCount, assignments: assignments,
+                      lastOfferID: lastOfferID)
         return state
     }
 

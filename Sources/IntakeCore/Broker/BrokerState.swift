@@ -42,6 +42,16 @@ public struct BrokerSession: Sendable, Equatable {
     public var lastMessage: String
 }
 
+/// A session held by an agent, with the wait it had, so a requeue (agent gone) restores it.
+public struct SessionAssignment: Sendable, Equatable {
+    /// The agent's id.
+    public var agent: String
+    /// The queue, priority and original wait start the session had before it was assigned.
+    public var queue: String
+    public var priority: Int
+    public var enqueuedAt: EpochMillis
+}
+
 /// What the state machine decided about one ingested envelope.
 public enum IngestDecision: Sendable, Equatable {
     /// Already stored: the original's id and session. No records.
@@ -66,6 +76,10 @@ public struct BrokerState: Sendable {
     public private(set) var openSessions: [String: String] = [:]
     /// Sessions waiting for an agent.
     public private(set) var queues = QueueSet<String>(defaultStarvationLimitMillis: BrokerState.starvationLimitMillis)
+    /// Session id → the agent holding it (from `assigned` records, until closed or requeued).
+    public private(set) var assignments: [String: SessionAssignment] = [:]
+    /// The highest offer id recorded (offer ids continue after it across a restart).
+    public private(set) var lastOfferID: UInt64 = 0
     /// Generators of message and session ids.
     public private(set) var messageIDs = IDGenerator(prefix: "m")
     public private(set) var sessionIDs = IDGenerator(prefix: "s")
@@ -134,7 +148,24 @@ public struct BrokerState: Sendable {
             openSessions[Self.ownerKey(channel: o.channel, account: o.account, citizen: o.citizen)] = o.session
             sessionIDs.observe(o.session)
         case .enqueued(let e):
+            assignments[e.session] = nil  // a requeue ends the assignment
             _ = queues.push(e.session, queue: e.queue, priority: e.priority, enqueuedAt: e.enqueuedAt)
+        case .offered(let o):
+            // Otherwise audit only: after a restart the session is routed again from its queue.
+            lastOfferID = max(lastOfferID, o.offer)
+        case .assigned(let a):
+            let removed = queues.remove(a.session)
+            let openedAt = sessions[a.session]?.openedAt ?? 0
+            assignments[a.session] = SessionAssignment(agent: a.agent, queue: removed?.queue ?? Self.defaultQueue,
+                                                       priority: removed?.entry.priority ?? 0,
+                                                       enqueuedAt: removed?.entry.enqueuedAt ?? openedAt)
+        case .closed(let c):
+            _ = queues.remove(c.session)
+            assignments[c.session] = nil
+            if let s = sessions.removeValue(forKey: c.session) {
+                let owner = Self.ownerKey(channel: s.channel, account: s.account, citizen: s.citizen)
+                if openSessions[owner] == c.session { openSessions[owner] = nil }
+            }
         }
     }
 
@@ -165,7 +196,7 @@ public struct BrokerState: Sendable {
     /// (same items in the same service order at `now`). Queue sequence numbers may differ.
     public func hasSameContents(as other: BrokerState, now: EpochMillis) -> Bool {
         guard dedupe == other.dedupe, sessions == other.sessions, openSessions == other.openSessions,
-              messageIDs == other.messageIDs, sessionIDs == other.sessionIDs, messageCount == other.messageCount,
+              assignments == other.assignments, messageIDs == other.messageIDs, sessionIDs == other.sessionIDs, messageCount == other.messageCount,
               queues.queueNames == other.queues.queueNames
         else { return false }
         func strip(_ e: [PriorityQueue<String>.Entry]) -> [String] { e.map { "\($0.id)/\($0.priority)/\($0.enqueuedAt)" } }
@@ -178,7 +209,10 @@ public struct BrokerState: Sendable {
 
     // Snapshots (BrokerState+Snapshot.swift) rebuild the stored properties directly.
     mutating func restore(dedupe: [String: DedupeEntry], sessions: [String: BrokerSession], queues: QueueSet<String>,
-                          messageIDs: IDGenerator, sessionIDs: IDGenerator, messageCount: Int) {
+                          messageIDs: IDGenerator, sessionIDs: IDGenerator, messageCount: Int,
+                          assignments: [String: SessionAssignment], lastOfferID: UInt64) {
+        self.assignments = assignments
+        self.lastOfferID = lastOfferID
         self.dedupe = dedupe
         self.sessions = sessions
         self.queues = queues

@@ -19,6 +19,8 @@ public enum BrokerStartError: Error, CustomStringConvertible {
     case state(String, dataDir: String)
     /// A listener could not be bound.
     case listen(IOError)
+    /// The agent directory is missing or invalid (exit 2: a configuration error).
+    case agents(String)
 
     /// One line for stderr.
     public var description: String {
@@ -35,6 +37,8 @@ public enum BrokerStartError: Error, CustomStringConvertible {
             "cannot rebuild the broker state from \(dir): \(why). Run `intake check --data-dir \(dir)`"
         case .listen(let e):
             "cannot listen: \(e)"
+        case .agents(let why):
+            why
         }
     }
 }
