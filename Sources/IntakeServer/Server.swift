@@ -17,7 +17,12 @@ public final class Server: Sendable {
 
     /// Binds the listeners and starts serving. Throws when a listener cannot be bound.
     /// Without an ingestor, ingest answers `unavailable`; without views, admin views do.
-    public init(config: ServerConfig, ingestor: (any Ingestor)? = nil, views: (any BrokerViews)? = nil) throws(IOError) {
+    public convenience init(config: ServerConfig, ingestor: (any Ingestor)? = nil, views: (any BrokerViews)? = nil) throws(IOError) {
+        try self.init(config: config, ingestor: ingestor, views: views, agents: nil)
+    }
+
+    /// As above; with `agents`, /ws/agent speaks the agent protocol (else it echoes).
+    init(config: ServerConfig, ingestor: (any Ingestor)?, views: (any BrokerViews)?, agents: (any AgentHub)?) throws(IOError) {
         self.config = config
         Log.level = LogLevel(name: config.logLevel) ?? .info
         var limits = ConnectionLimits()
@@ -26,7 +31,7 @@ public final class Server: Sendable {
         limits.maxOutboundBytes = max(config.outboundBufferBytes * 32, 8 << 20)
         limits.slowConsumerGraceNanos = UInt64(config.slowConsumerSeconds * 1e9)
         let health = Health()
-        let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views)
+        let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views, agents: agents)
         let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
         self.context = context
         group = try EventLoopGroup(count: config.loops, limits: limits)

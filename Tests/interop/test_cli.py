@@ -37,3 +37,18 @@ def test_unknown_command_exits_2():
 def test_sigint_stops_cleanly():
     b = start_broker()
     assert b.stop(signal.SIGINT) == 0
+
+
+def test_bad_agent_directory_exits_2_with_one_line(tmp_path):
+    agents = tmp_path / "agents.json"
+    agents.write_text('[{"id": "a1", "name": "x", "skills": {"general": 1}, "capacity": {"chat": 1, "voice": 2}, "token": "t"}]')
+    r = subprocess.run([BIN, "serve", "--agents", str(agents), "--data-dir", str(tmp_path / "data"),
+                        "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "capacity.voice" in lines[0] and str(agents) in lines[0]
+    agents.write_text('[{"id": "a1", "name": "x", "skills": {"general": 1}, "capacity": {"chat": 1}, "token": "env:INTAKE_NOT_SET_TOKEN"}]')
+    r = subprocess.run([BIN, "serve", "--agents", str(agents), "--data-dir", str(tmp_path / "data"),
+                        "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "INTAKE_NOT_SET_TOKEN" in r.stderr

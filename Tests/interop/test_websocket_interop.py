@@ -4,6 +4,7 @@ Sizes around every length-encoding boundary, binary and text, fragmented message
 the close handshake, and the close codes for oversized and invalid-UTF-8 messages.
 """
 import asyncio
+import json
 import os
 import signal
 
@@ -19,7 +20,7 @@ def run(coro):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("path", ["/ws/widget", "/ws/agent"])
+@pytest.mark.parametrize("path", ["/ws/widget"])
 def test_text_and_binary_echo(broker, size, path):
     async def go():
         async with websockets.connect(broker.ws_base + path, max_size=2 * 1024 * 1024, compression=None) as ws:
@@ -97,7 +98,7 @@ def test_many_clients_at_once(broker):
 
 def test_sigterm_closes_clients_with_1001_and_exits_0(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/agent", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
             await ws.send("before")
             assert await ws.recv() == "before"
             broker.proc.send_signal(signal.SIGTERM)
@@ -106,3 +107,19 @@ def test_sigterm_closes_clients_with_1001_and_exits_0(broker):
             assert info.value.rcvd is not None and info.value.rcvd.code == 1001
     run(go())
     assert broker.proc.wait(timeout=15) == 0
+
+
+def test_agent_hello_with_the_demo_directory(broker):
+    """`intake serve` alone loads Ops/samples/agents.json: its demo token logs in; a wrong one is refused."""
+    async def go():
+        async with websockets.connect(broker.ws_base + "/ws/agent", compression=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": "demo-token-a001-not-for-production"}))
+            welcome = json.loads(await ws.recv())
+            assert welcome["type"] == "welcome" and welcome["agent"] == "a001" and welcome["sessions"] == []
+        async with websockets.connect(broker.ws_base + "/ws/agent", compression=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": "wrong"}))
+            assert json.loads(await ws.recv())["code"] == "unauthorized"
+            with pytest.raises(ConnectionClosed) as info:
+                await asyncio.wait_for(ws.recv(), 10)
+            assert info.value.rcvd.code == 1008
+    run(go())

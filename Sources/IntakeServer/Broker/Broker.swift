@@ -68,13 +68,20 @@ public final class Broker: Sendable {
 
     /// Opens the store in `config.dataDir`, rebuilds the state, starts the core and the server.
     public static func start(config: ServerConfig, options: BrokerOptions = BrokerOptions()) throws(BrokerStartError) -> Broker {
+        // The directory first: a bad one is a configuration error (exit 2) that touches no data.
+        let (directory, directoryFile) = try AgentDirectoryFile.load(path: config.agents, environment: ProcessEnvironment.current)
         let (store, state, report) = try openState(config: config, options: options)
-        let core = BrokerCore(store: store, state: state, lastSequence: store.acknowledgedSequence, options: options,
+        let (router, startActions) = rebuildRouter(state: state, directory: directory, now: options.clock())
+        Log.info("broker: agent directory loaded", ["file": .string(directoryFile ?? "(none found: no agents)"),
+                                                    "agents": .int(directory.agents.count),
+                                                    "assigned": .int(state.assignments.count)])
+        let core = BrokerCore(store: store, state: state, router: router, startActions: startActions,
+                              lastSequence: store.acknowledgedSequence, options: options,
                               retentionSeconds: config.retentionSeconds)
         core.start()
         let server: Server
         do {
-            server = try Server(config: config, ingestor: core, views: core)
+            server = try Server(config: config, ingestor: core, views: core, agents: core)
         } catch {
             core.stop()
             store.close()
@@ -89,6 +96,24 @@ public final class Broker: Sendable {
         self.core = core
         self.store = store
         self.startReport = report
+    }
+
+    /// The router for a rebuilt state: its waiting sessions in service order, its assignments
+    /// (their agents get a grace period to reconnect).
+    static func rebuildRouter(state: BrokerState, directory: AgentDirectory, now: EpochMillis) -> (Router, [RouterAction]) {
+        var queued: [SessionRequest] = []
+        for name in state.queues.queueNames {
+            for e in state.queues[queue: name]!.ordered(now: now) {
+                queued.append(BrokerCore.request(Enqueued(session: e.id, queue: name, priority: e.priority, enqueuedAt: e.enqueuedAt),
+                                                 sessions: state.sessions))
+            }
+        }
+        queued.sort { $0.enqueuedAt < $1.enqueuedAt }
+        let assigned = state.assignments.sorted { $0.key < $1.key }.map { session, a in
+            (BrokerCore.request(Enqueued(session: session, queue: a.queue, priority: a.priority, enqueuedAt: a.enqueuedAt),
+                                sessions: state.sessions), agent: a.agent)
+        }
+        return Router.rebuilt(directory: directory, now: now, queued: queued, assigned: assigned, lastOfferID: state.lastOfferID)
     }
 
     /// Opens the log and rebuilds the state (no threads but the store's writer are started).

@@ -46,6 +46,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     enum Command {
         case ingest(Envelope, PendingBatch.Reply)
         case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
+        case agent(AgentLink, AgentCommand)
     }
 
     let store: LogStore
@@ -58,7 +59,17 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private var stopping = false
 
     // Core thread only (and the thread that created it, before `start`).
-    private var state: BrokerState
+    var state: BrokerState
+    /// The router beside the state, and what the agent side of the core keeps
+    /// (BrokerCore+Agents.swift): connections by agent, message history per open session.
+    var router: Router
+    var links: [String: AgentLink] = [:]
+    var agentOfLink: [UInt64: String] = [:]
+    var history: [String: SessionHistory] = [:]
+    /// Actions the router produced when it was rebuilt at start-up, handled on the first pass.
+    var startActions: [RouterAction]
+    /// The newest batch handed to the store (frames with no records of their own wait for it).
+    var lastBatch: PendingBatch?
     private var lastSequence: UInt64
     private var inFlight: [String: PendingBatch] = [:]
     private var unretired: [(batch: PendingBatch, keys: [String])] = []
@@ -72,9 +83,12 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     let ingested = MetricsRegistry.shared.counter("intake_messages_ingested_total", help: "Messages stored.", labels: ["channel": "all"])
     let duplicates = MetricsRegistry.shared.counter("intake_messages_duplicate_total", help: "Messages recognised as repeats.", labels: ["channel": "all"])
 
-    init(store: LogStore, state: BrokerState, lastSequence: UInt64, options: BrokerOptions, retentionSeconds: Int64) {
+    init(store: LogStore, state: BrokerState, router: Router, startActions: [RouterAction], lastSequence: UInt64,
+         options: BrokerOptions, retentionSeconds: Int64) {
         self.store = store
         self.state = state
+        self.router = router
+        self.startActions = startActions
         self.lastSequence = lastSequence
         self.options = options
         self.retention = .seconds(retentionSeconds)
@@ -110,6 +124,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         }
     }
 
+    func enqueueAgent(_ c: Command) -> ClientError? { enqueue(c) }
+
     private func enqueue(_ c: Command) -> ClientError? {
         inbox.lock()
         defer { inbox.unlock() }
@@ -130,8 +146,14 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private func run() {
         var taken: [Command] = []
         while true {
+            // Wake at the router's next deadline (offer timeouts, grace ends), at most 1 s away.
+            var waitNanos: UInt64 = 1_000_000_000
+            if let deadline = router.nextDeadline {
+                let inMillis = max(0, deadline - options.clock())
+                waitNanos = min(waitNanos, UInt64(inMillis) * 1_000_000)
+            }
             inbox.lock()
-            let tick = ConditionLock.now() + 1_000_000_000
+            let tick = ConditionLock.now() + waitNanos
             while commands.isEmpty && !stopping && ConditionLock.now() < tick {
                 inbox.wait(untilMonotonicNanos: tick)
             }
@@ -149,10 +171,16 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
 
     private func process(_ taken: [Command]) {
         let batch = PendingBatch()
-        var records: [(type: UInt8, payload: [UInt8])] = []
+        var out = Outbox()
         var keys: [String] = []
         let now = options.clock()
         let failure = store.failure
+        if !startActions.isEmpty {
+            let actions = startActions
+            startActions = []
+            handle(actions, now: now, &out)
+        }
+        if let deadline = router.nextDeadline, deadline <= now { route(.tick, now: now, &out) }
         for command in taken {
             switch command {
             case let .ingest(envelope, reply):
@@ -163,7 +191,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     let outcome = IngestOutcome.accepted(id: original.message, session: original.session, duplicate: true)
                     if let b = inFlight[envelope.dedupeKey] { b.add(outcome, reply) } else { reply(outcome) }
                 case let .accepted(entry, newRecords):
-                    for r in newRecords { records.append((r.type.rawValue, r.encoded())) }
+                    for r in newRecords { out.records.append((r.type.rawValue, r.encoded())) }
+                    accepted(envelope, newRecords, now: now, &out)
                     let key = envelope.dedupeKey
                     keys.append(key)
                     inFlight[key] = batch
@@ -171,14 +200,32 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                 }
             case let .queues(limit, reply):
                 reply(state.queueViews(now: now, limit: limit), now)
+            case let .agent(link, command):
+                if let failure {
+                    link.sendError("unavailable", Self.refusal(failure))
+                    continue
+                }
+                agentCommand(link, command, now: now, &out)
             }
         }
-        guard !records.isEmpty else { return }
+        let frames = out.frames
+        guard !out.records.isEmpty else {
+            // Nothing of its own to wait for; still after everything appended before (completions run in order).
+            if frames.isEmpty { return }
+            if let last = lastBatch, !last.isDone {
+                last.whenDurable { for (link, frame) in frames { link.send(frame) } }
+            } else {
+                for (link, frame) in frames { link.send(frame) }
+            }
+            return
+        }
         ingested.increment(by: keys.count)
-        lastSequence += UInt64(records.count)
-        recordsSinceSnapshot += records.count
+        lastSequence += UInt64(out.records.count)
+        recordsSinceSnapshot += out.records.count
         unretired.append((batch, keys))
-        store.appendBatch(records) { result in batch.complete(result) }
+        lastBatch = batch
+        if !frames.isEmpty { batch.whenDurable { for (link, frame) in frames { link.send(frame) } } }
+        store.appendBatch(out.records) { result in batch.complete(result) }
     }
 
     /// Forgets batches the store has reported on (in order: completions run in sequence order).

@@ -11,6 +11,7 @@ final class PendingBatch: Sendable {
     private struct State {
         var result: Result<ClosedRange<UInt64>, StoreError>?
         var waiting: [(IngestOutcome, Reply)] = []
+        var onDurable: [@Sendable () -> Void] = []
     }
 
     private let state = Mutex(State())
@@ -25,17 +26,27 @@ final class PendingBatch: Sendable {
         reply(Self.answer(outcome, done))
     }
 
+    /// Runs `action` once the batch is durable (at once if it already is); never if it failed.
+    func whenDurable(_ action: @escaping @Sendable () -> Void) {
+        let done: Result<ClosedRange<UInt64>, StoreError>? = state.withLock { s in
+            if s.result == nil { s.onDurable.append(action) }
+            return s.result
+        }
+        if case .success = done { action() }
+    }
+
     /// True once the store reported on this batch.
     var isDone: Bool { state.withLock { $0.result != nil } }
 
     /// Runs on the writer thread: answers everyone waiting, in the order they were added.
     func complete(_ result: Result<ClosedRange<UInt64>, StoreError>) {
-        let waiting = state.withLock { s in
+        let (waiting, actions) = state.withLock { s in
             s.result = result
-            defer { s.waiting = [] }
-            return s.waiting
+            defer { s.waiting = []; s.onDurable = [] }
+            return (s.waiting, s.onDurable)
         }
         for (outcome, reply) in waiting { reply(Self.answer(outcome, result)) }
+        if case .success = result { for action in actions { action() } }
     }
 
     private static func answer(_ outcome: IngestOutcome, _ result: Result<ClosedRange<UInt64>, StoreError>) -> IngestOutcome {

@@ -9,7 +9,7 @@ import WebChannel
 
 enum Routes {
     static func make(config: ServerConfig, health: Health, ingestor: (any Ingestor)?,
-                     views: (any BrokerViews)?) -> HTTPRouter<HTTPRoute> {
+                     views: (any BrokerViews)?, agents: (any AgentHub)? = nil) -> HTTPRouter<HTTPRoute> {
         var router = HTTPRouter<HTTPRoute>()
         router.add("GET", "/healthz", .sync { _ in .text(.ok, "ok\n") })
         router.add("GET", "/readyz", .sync { _ in
@@ -24,7 +24,12 @@ enum Routes {
             return r
         })
         router.add("GET", "/ws/widget", .websocket(.widget) { _ in EchoSession() })
-        router.add("GET", "/ws/agent", .websocket(.agent) { _ in EchoSession() })
+        // Without a broker (a bare Server), /ws/agent stays the foundation's echo.
+        if let agents {
+            router.add("GET", "/ws/agent", .websocket(.agent) { _ in AgentSession(hub: agents) })
+        } else {
+            router.add("GET", "/ws/agent", .websocket(.agent) { _ in EchoSession() })
+        }
 
         let apps = AppAuthenticator(apps: config.apps)
         router.add("POST", "/api/v1/messages", .async { request, responder in
