@@ -105,6 +105,46 @@ struct BrokerStateTests {
         #expect(env.text == "hello a" && env.receivedAt == 1_234 && env.skills == ["tax"] && env.id == m.id)
     }
 
+    /// offered, assigned, closed and a requeue (enqueued of an assigned session): codec, apply,
+    /// and the snapshot keeps assignments and the last offer id.
+    @Test func routingRecordsApplyRoundTripAndSurviveASnapshot() throws {
+        var s = BrokerState()
+        let (one, _) = try #require(accepted(s.ingest(envelope("a", priority: 4, skills: ["tax"]), now: 100)))
+        let (two, _) = try #require(accepted(s.ingest(envelope("b", citizen: "u2"), now: 200)))
+        let records: [BrokerRecord] = [
+            .offered(Offered(session: one.session, agent: "a1", offer: 7)),
+            .assigned(Assigned(session: one.session, agent: "a1")),
+            .assigned(Assigned(session: two.session, agent: "a2")),
+            .closed(Closed(session: two.session, agent: "a2", disposition: "已解决")),
+        ]
+        for r in records {
+            let bytes = r.encoded()
+            #expect(try bytes.withUnsafeBytes { try BrokerRecord.decode(type: r.type.rawValue, payload: $0) } == r)
+            for cut in 0..<bytes.count {
+                #expect(throws: BrokerCodecError.self) {
+                    try Array(bytes[0..<cut]).withUnsafeBytes { try BrokerRecord.decode(type: r.type.rawValue, payload: $0) }
+                }
+            }
+            s.apply(r)
+        }
+        #expect(s.lastOfferID == 7)
+        #expect(s.assignments[one.session] == SessionAssignment(agent: "a1", queue: "tax", priority: 4, enqueuedAt: 100))
+        #expect(!s.queues.contains(one.session) && !s.queues.contains(two.session))
+        #expect(s.sessions[two.session] == nil && s.assignments[two.session] == nil)
+        // The closed session's citizen starts a new session; its old message is still a duplicate.
+        guard case .duplicate = s.ingest(envelope("b", citizen: "u2"), now: 300) else { Issue.record("expected a duplicate"); return }
+        let (three, _) = try #require(accepted(s.ingest(envelope("b2", citizen: "u2"), now: 300)))
+        #expect(three.session != two.session)
+
+        let back = try BrokerState.fromSnapshot(s.snapshotPayload())
+        #expect(back.hasSameContents(as: s, now: 400) && back.lastOfferID == 7)
+
+        // A requeue restores the original wait.
+        s.apply(.enqueued(Enqueued(session: one.session, queue: "tax", priority: 4, enqueuedAt: 100)))
+        #expect(s.assignments[one.session] == nil)
+        #expect(s.queues.entry(for: one.session)?.entry.enqueuedAt == 100)
+    }
+
     @Test(arguments: [UInt64(1), 2, 3])
     func snapshotPlusReplayEqualsTheLivePath(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)

@@ -20,10 +20,10 @@ func agentDirectoryFile() throws -> String {
     return path
 }
 
-func agentBroker(dataDir: String, agents: String) throws -> Broker {
+func agentBroker(dataDir: String, agents: String, options: BrokerOptions = BrokerOptions()) throws -> Broker {
     var c = brokerConfig(dataDir: dataDir)
     c.agents = agents
-    return try Broker.start(config: c)
+    return try Broker.start(config: c, options: options)
 }
 
 /// The next text frame as JSON (pings and pongs skipped).
@@ -97,6 +97,45 @@ struct AgentProtocolTests {
         #expect(second["type"]?.stringValue == "offer")
         #expect(second["session"]?.stringValue == session)
         #expect(second["offer"]?.intValue != first["offer"]?.intValue)
+    }
+
+    @Test func anUnansweredOfferTimesOutAndGoesToTheNextAgent() throws {
+        var options = BrokerOptions()
+        options.router.offerTimeoutMillis = 300
+        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile(), options: options)
+        defer { broker.shutdown() }
+        let (a1, _) = try agentClient(broker, token: "token-a1")
+        let (a2, _) = try agentClient(broker, token: "token-a2")
+        let session = try #require(try send(try ingestConnection(broker), messageLine("o1"))["session"]?.stringValue)
+        let offer = try nextFrame(a1)
+        #expect(offer["session"]?.stringValue == session)
+        let revoked = try nextFrame(a1)
+        #expect(revoked["type"]?.stringValue == "revoked")
+        #expect(revoked["offer"]?.intValue == offer["offer"]?.intValue)
+        #expect(revoked["reason"]?.stringValue == "timed out")
+        let next = try nextFrame(a2)
+        #expect(next["type"]?.stringValue == "offer")
+        #expect(next["session"]?.stringValue == session)
+    }
+
+    @Test func aDroppedAgentsSessionGoesBackToTheQueueAfterTheGracePeriod() throws {
+        var options = BrokerOptions()
+        options.router.graceMillis = 300
+        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile(), options: options)
+        defer { broker.shutdown() }
+        let (a1, _) = try agentClient(broker, token: "token-a1")
+        let session = try #require(try send(try ingestConnection(broker), messageLine("g1"))["session"]?.stringValue)
+        let offer = try nextFrame(a1)
+        try a1.sendText(#"{"type":"accept","offer":\#(offer["offer"]?.intValue ?? 0)}"#)
+        #expect(try nextFrame(a1)["type"]?.stringValue == "assigned")
+        let (a2, _) = try agentClient(broker, token: "token-a2")
+        a1.close()
+        let next = try nextFrame(a2)
+        #expect(next["type"]?.stringValue == "offer")
+        #expect(next["session"]?.stringValue == session)
+        try a2.sendText(#"{"type":"accept","offer":\#(next["offer"]?.intValue ?? 0)}"#)
+        let assigned = try nextFrame(a2)
+        #expect(assigned["history"]?.arrayValue?.first?["text"]?.stringValue == "text of g1")
     }
 
     @Test func badFramesAreAnsweredWithErrorsAndTheConnectionStays() throws {

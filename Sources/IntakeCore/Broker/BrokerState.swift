@@ -50,6 +50,14 @@ public struct SessionAssignment: Sendable, Equatable {
     public var queue: String
     public var priority: Int
     public var enqueuedAt: EpochMillis
+
+    /// An assignment to `agent` of a session that waited in `queue`.
+    public init(agent: String, queue: String, priority: Int, enqueuedAt: EpochMillis) {
+        self.agent = agent
+        self.queue = queue
+        self.priority = priority
+        self.enqueuedAt = enqueuedAt
+    }
 }
 
 /// What the state machine decided about one ingested envelope.

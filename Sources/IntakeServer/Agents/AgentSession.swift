@@ -32,8 +32,9 @@ final class AgentLink: @unchecked Sendable {
     /// Unique in the process.
     let id: UInt64
     private let loop: EventLoop
-    // Touched only on `loop`.
-    private let ws: WebSocketConnection
+    // Touched only on `loop`. Dropped when the connection closes: `WebSocketConnection` holds
+    // its `Connection` unowned, so frames that hop here afterwards must not touch it.
+    private var ws: WebSocketConnection?
 
     init(_ ws: WebSocketConnection) {
         self.ws = ws
@@ -43,13 +44,14 @@ final class AgentLink: @unchecked Sendable {
 
     /// Sends a text frame (dropped if the connection closed meanwhile).
     func send(_ text: String) {
-        loop.execute { [self] in ws.sendText(text) }
+        loop.execute { [self] in ws?.sendText(text) }
     }
 
     /// Sends `error {code, message}` and, with `closeCode`, closes.
     func sendError(_ code: String, _ message: String, closeCode: UInt16? = nil) {
         let frame = JSON.object([("type", "error"), ("code", .string(code)), ("message", .string(message))]).serializedString
         loop.execute { [self] in
+            guard let ws else { return }
             ws.sendText(frame)
             if let closeCode { ws.close(code: closeCode, reason: code) }
         }
@@ -57,7 +59,13 @@ final class AgentLink: @unchecked Sendable {
 
     /// Starts the close handshake.
     func close(code: UInt16, reason: String) {
-        loop.execute { [self] in ws.close(code: code, reason: reason) }
+        loop.execute { [self] in ws?.close(code: code, reason: reason) }
+    }
+
+    /// The connection closed (on its loop): later frames are dropped.
+    func detach() {
+        loop.assertOnLoop()
+        ws = nil
     }
 }
 
@@ -79,7 +87,10 @@ final class AgentSession: WebSocketSession {
     }
 
     func webSocketDidClose(_ ws: WebSocketConnection) {
-        if let link { hub.agentCommand(link, .gone) }
+        if let link {
+            link.detach()
+            hub.agentCommand(link, .gone)
+        }
         link = nil
     }
 

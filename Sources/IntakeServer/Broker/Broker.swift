@@ -69,9 +69,11 @@ public final class Broker: Sendable {
     /// Opens the store in `config.dataDir`, rebuilds the state, starts the core and the server.
     public static func start(config: ServerConfig, options: BrokerOptions = BrokerOptions()) throws(BrokerStartError) -> Broker {
         // The directory first: a bad one is a configuration error (exit 2) that touches no data.
+        if let problem = options.router.problems().first { throw .agents("router settings: \(problem)") }
         let (directory, directoryFile) = try AgentDirectoryFile.load(path: config.agents, environment: ProcessEnvironment.current)
         let (store, state, report) = try openState(config: config, options: options)
-        let (router, startActions) = rebuildRouter(state: state, directory: directory, now: options.clock())
+        let (router, startActions) = rebuildRouter(state: state, directory: directory, config: options.router,
+                                                   now: options.clock())
         Log.info("broker: agent directory loaded", ["file": .string(directoryFile ?? "(none found: no agents)"),
                                                     "agents": .int(directory.agents.count),
                                                     "assigned": .int(state.assignments.count)])
@@ -100,7 +102,8 @@ public final class Broker: Sendable {
 
     /// The router for a rebuilt state: its waiting sessions in service order, its assignments
     /// (their agents get a grace period to reconnect).
-    static func rebuildRouter(state: BrokerState, directory: AgentDirectory, now: EpochMillis) -> (Router, [RouterAction]) {
+    static func rebuildRouter(state: BrokerState, directory: AgentDirectory, config: RouterConfig,
+                              now: EpochMillis) -> (Router, [RouterAction]) {
         var queued: [SessionRequest] = []
         for name in state.queues.queueNames {
             for e in state.queues[queue: name]!.ordered(now: now) {
@@ -113,7 +116,7 @@ public final class Broker: Sendable {
             (BrokerCore.request(Enqueued(session: session, queue: a.queue, priority: a.priority, enqueuedAt: a.enqueuedAt),
                                 sessions: state.sessions), agent: a.agent)
         }
-        return Router.rebuilt(directory: directory, now: now, queued: queued, assigned: assigned, lastOfferID: state.lastOfferID)
+        return Router.rebuilt(directory: directory, config: config, now: now, queued: queued, assigned: assigned, lastOfferID: state.lastOfferID)
     }
 
     /// Opens the log and rebuilds the state (no threads but the store's writer are started).

@@ -27,6 +27,12 @@ struct SessionHistory {
     var queue = BrokerState.defaultQueue
 }
 
+let assignmentsTotal = MetricsRegistry.shared.counter("intake_assignments_total", help: "Sessions accepted by an agent.")
+let offersTimedOut = MetricsRegistry.shared.counter("intake_offers_timed_out_total", help: "Offers nobody answered in time.")
+let waitSeconds = MetricsRegistry.shared.histogram(
+    "intake_wait_seconds", help: "Time from enqueue to agent accept.",
+    bounds: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800])
+
 extension BrokerCore: AgentHub {
     /// Messages kept per session for the history.
     static let maxHistoryMessages = 200
@@ -111,10 +117,15 @@ extension BrokerCore: AgentHub {
                     ("expiresInMs", .int(Int64(max(0, o.expiresAt - now)))), ("preview", .string(h?.preview ?? "")),
                 ])))
             case let .revoke(o, cause):
+                if cause == .timedOut { offersTimedOut.increment() }
                 if let link = links[o.agent] {
                     out.frames.append((link, frame([("type", "revoked"), ("offer", .int(Int64(o.id))), ("reason", .string(cause.rawValue))])))
                 }
             case let .assigned(session, agent):
+                assignmentsTotal.increment()
+                if let entry = state.queues.entry(for: session) {
+                    waitSeconds.observe(Double(max(0, now - entry.entry.enqueuedAt)) / 1000)
+                }
                 record(.assigned(Assigned(session: session, agent: agent)), &out)
                 if let link = links[agent] { out.frames.append((link, assignedFrame(session))) }
             case let .requeued(session, cause):

@@ -37,6 +37,9 @@ public struct BrokerOptions: Sendable {
     /// Wall clock for receivedAt and ids.
     public var clock: @Sendable () -> EpochMillis = LogOptions.wallClockMillis
 
+    /// The router's settings (offer timeout, grace period …; docs/ROUTING.md).
+    public var router = RouterConfig()
+
     /// The defaults.
     public init() {}
 }
