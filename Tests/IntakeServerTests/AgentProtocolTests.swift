@@ -54,6 +54,8 @@ struct AgentProtocolTests {
         let (agent, welcome) = try agentClient(broker, token: "token-a1")
         #expect(welcome["agent"]?.stringValue == "a1")
         #expect(welcome["sessions"]?.arrayValue?.isEmpty == true)
+        let metrics = try httpGet(broker, "/metrics").body
+        #expect(metrics.contains(#"intake_agents{state="online"} 1"#), "\(metrics.split(separator: "\n").filter { $0.contains("intake_agents") })")
         let ack = try send(try ingestConnection(broker), messageLine("m1"))
         let session = try #require(ack["session"]?.stringValue)
 
@@ -82,6 +84,7 @@ struct AgentProtocolTests {
         let closed = try nextFrame(agent)
         #expect(closed["type"]?.stringValue == "closed")
         #expect(closed["session"]?.stringValue == session)
+        #expect(try httpGet(broker, "/metrics").body.contains("intake_assignments_total"))
     }
 
     @Test func aDeclinedOfferGoesToTheNextAgent() throws {

@@ -32,10 +32,16 @@ let offersTimedOut = MetricsRegistry.shared.counter("intake_offers_timed_out_tot
 let waitSeconds = MetricsRegistry.shared.histogram(
     "intake_wait_seconds", help: "Time from enqueue to agent accept.",
     bounds: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800])
+let agentsByPresence: [Presence: Gauge] = Dictionary(uniqueKeysWithValues: Presence.allCases.map {
+    ($0, MetricsRegistry.shared.gauge("intake_agents", help: "Agents by presence.", labels: ["state": $0.rawValue]))
+})
 
 extension BrokerCore: AgentHub {
     /// Messages kept per session for the history.
     static let maxHistoryMessages = 200
+    /// Envelope bytes kept in all histories together; past it, new messages are not added to
+    /// histories (they are stored and pushed to agents as usual).
+    static let maxHistoryBytes = 128 << 20
     /// Characters of text in an offer's preview.
     static let maxPreviewCharacters = 200
 
@@ -66,8 +72,11 @@ extension BrokerCore: AgentHub {
             switch r {
             case .messageReceived(let m):
                 var h = history[m.session] ?? SessionHistory()
-                h.messages.append(m.envelopeJSON)
-                if h.messages.count > Self.maxHistoryMessages { h.messages.removeFirst(h.messages.count - Self.maxHistoryMessages) }
+                if historyBytes + m.envelopeJSON.count <= Self.maxHistoryBytes {
+                    h.messages.append(m.envelopeJSON)
+                    historyBytes += m.envelopeJSON.count
+                }
+                while h.messages.count > Self.maxHistoryMessages { historyBytes -= h.messages.removeFirst().count }
                 h.count += 1
                 if let text = envelope.text { h.preview = String(text.prefix(Self.maxPreviewCharacters)) }
                 history[m.session] = h
@@ -82,6 +91,14 @@ extension BrokerCore: AgentHub {
                 break
             }
         }
+    }
+
+    /// Moves the agent in `intake_agents{state}` to its presence in the router.
+    func notePresence(_ agent: String) {
+        guard let now = router.presence(of: agent), countedPresence[agent] != now else { return }
+        if let before = countedPresence[agent] { agentsByPresence[before]?.add(-1) }
+        agentsByPresence[now]?.add(1)
+        countedPresence[agent] = now
     }
 
     /// Feeds `event` to the router and handles its actions.
@@ -134,6 +151,7 @@ extension BrokerCore: AgentHub {
                 }
                 Log.info("router: requeued", ["session": .string(session), "cause": .string(cause.rawValue)])
             case let .presenceChanged(agent, presence, reason):
+                notePresence(agent)
                 Log.info("router: presence", ["agent": .string(agent), "presence": .string(presence.rawValue), "reason": .string(reason)])
             case let .relaxed(session, level, reason):
                 Log.debug("router: relaxed", ["session": .string(session), "level": .int(level), "reason": .string(reason)])
@@ -181,6 +199,7 @@ extension BrokerCore: AgentHub {
             for s in held { out.frames.append((link, assignedFrame(s))) }
             route(router.presence(of: profile.id) == .offline ? .presence(agent: profile.id, .online) : .reconnected(agent: profile.id),
                   now: now, &out)
+            notePresence(profile.id)
             return
         }
         guard let agent = agentOfLink[link.id] else {
@@ -195,6 +214,7 @@ extension BrokerCore: AgentHub {
             route(.disconnected(agent: agent), now: now, &out)
         case .presence(let p):
             route(.presence(agent: agent, p), now: now, &out)
+            notePresence(agent)
         case .accept(let id), .decline(let id):
             let event: RouterEvent
             if case .accept = command { event = .offerAccepted(id, agent: agent) } else { event = .offerDeclined(id, agent: agent) }
@@ -210,7 +230,7 @@ extension BrokerCore: AgentHub {
             }
             record(.closed(Closed(session: session, agent: agent, disposition: disposition)), &out)
             route(.sessionClosed(session, wrapUp: false), now: now, &out)
-            history[session] = nil
+            historyBytes -= history.removeValue(forKey: session)?.messages.reduce(0) { $0 + $1.count } ?? 0
             out.frames.append((link, frame([("type", "closed"), ("session", .string(session))])))
         }
     }

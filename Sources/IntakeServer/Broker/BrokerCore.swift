@@ -69,6 +69,10 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     var links: [String: AgentLink] = [:]
     var agentOfLink: [UInt64: String] = [:]
     var history: [String: SessionHistory] = [:]
+    /// Bytes of envelope JSON held in `history` (bounded by `maxHistoryBytes`).
+    var historyBytes = 0
+    /// Each agent's presence as last counted in `intake_agents{state}`.
+    var countedPresence: [String: Presence] = [:]
     /// Actions the router produced when it was rebuilt at start-up, handled on the first pass.
     var startActions: [RouterAction]
     /// The newest batch handed to the store (frames with no records of their own wait for it).
@@ -96,6 +100,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         self.options = options
         self.retention = .seconds(retentionSeconds)
         lastSnapshotNanos = ConditionLock.now()
+        for a in router.directory.agents { notePresence(a.id) }
     }
 
     func start() {
@@ -110,7 +115,12 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             defer { stopping = true; inbox.signal() }
             return !stopping
         }
-        if first { exited.wait() }
+        if first {
+            exited.wait()
+            // This broker's agents leave the process-wide gauge (tests run several brokers).
+            for p in countedPresence.values { agentsByPresence[p]?.add(-1) }
+            countedPresence = [:]
+        }
     }
 
     // MARK: any thread
