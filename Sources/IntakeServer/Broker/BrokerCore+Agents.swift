@@ -123,7 +123,9 @@ extension BrokerCore: AgentHub {
                 record(.offered(Offered(session: o.session, agent: o.agent, offer: o.id)), &out)
                 Log.info("router: offer", ["offer": .int(Int(o.id)), "session": .string(o.session), "agent": .string(o.agent),
                                            "reason": .string(reason.description)])
-                guard let link = links[o.agent] else { continue }  // sent again on reconnect? no: it times out
+                // An agent in its grace period has no connection: the offer then times out and
+                // the session goes to the next agent.
+                guard let link = links[o.agent] else { continue }
                 let entry = state.queues.entry(for: o.session)
                 let h = history[o.session]
                 out.frames.append((link, frame([

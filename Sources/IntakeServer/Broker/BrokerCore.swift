@@ -137,13 +137,18 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         }
     }
 
-    func enqueueAgent(_ c: Command) -> ClientError? { enqueue(c) }
+    /// An agent's command; `gone` is taken even past `maxInbox` (losing it would leave the
+    /// router believing a dropped agent is connected; there is at most one per connection).
+    func enqueueAgent(_ c: Command) -> ClientError? {
+        if case .agent(_, .gone) = c { return enqueue(c, pastLimit: true) }
+        return enqueue(c)
+    }
 
-    private func enqueue(_ c: Command) -> ClientError? {
+    private func enqueue(_ c: Command, pastLimit: Bool = false) -> ClientError? {
         inbox.lock()
         defer { inbox.unlock() }
         if stopping { return .unavailable("the broker is shutting down") }
-        if commands.count >= options.maxInbox { return .unavailable("the broker is overloaded; retry later") }
+        if commands.count >= options.maxInbox && !pastLimit { return .unavailable("the broker is overloaded; retry later") }
         commands.append(c)
         if commands.count == 1 { inbox.signal() }
         return nil
