@@ -4,7 +4,7 @@ import FAQBot
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct KnowledgeBaseTests {
     static let good = """
         {"id":"a1","category":"社会保险","question":"社保卡丢了怎么补办？","answer":"带身份证到窗口补办。","keywords":["社保卡","补办"]}

@@ -2,7 +2,7 @@
 import FAQBot
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct NormalizerTests {
     let normalizer = Normalizer()
 

@@ -4,7 +4,7 @@ import Testing
 import IntakeJSON
 @testable import IntakeCore
 
-@Suite(.timeLimit(.minutes(2))) struct AgentDirectoryTests {
+@Suite(.timeLimit(.minutes(5))) struct AgentDirectoryTests {
     @Test func decodesTheContractExample() throws {
         let json = try JSON.parse("""
             [ { "id": "a001", "name": "王芳", "skills": { "general": 3, "enterprise": 5 },

@@ -4,7 +4,7 @@ import Testing
 import IntakeCore
 import IntakeJSON
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct BrokerStateTests {
     func envelope(_ cmid: String, citizen: String = "u1", account: String = "cityapp", priority: Int? = nil,
                   skills: [String]? = nil) -> Envelope {

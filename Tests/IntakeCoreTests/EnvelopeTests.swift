@@ -27,7 +27,7 @@ func ingestError(_ json: JSON) -> EnvelopeError? {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct EnvelopeTests {
     // MARK: accepted
 

@@ -95,7 +95,7 @@ func pickID(_ run: inout ModelRun, _ model: QueueModel, fresh: Int) -> String {
     return "s\(run.int(0...fresh + 3))"
 }
 
-@Suite(.timeLimit(.minutes(2))) struct PriorityQueueModelTests {
+@Suite(.timeLimit(.minutes(5))) struct PriorityQueueModelTests {
     static let seeds: [UInt64] = [1, 0xC0FFEE, 0x5EED_0F_1A7A]
 
     @Test(arguments: seeds) func agreesWithSortedArrayModel(seed: UInt64) {

@@ -97,7 +97,7 @@ func build(_ c: OrderCase) -> PriorityQueue<String> {
     return q
 }
 
-@Suite(.timeLimit(.minutes(2))) struct PriorityQueueOrderTests {
+@Suite(.timeLimit(.minutes(5))) struct PriorityQueueOrderTests {
     @Test(arguments: orderCases) func serviceOrder(_ c: OrderCase) {
         var q = build(c)
         #expect(q.checkInvariants() == [], "\(c)")

@@ -4,7 +4,7 @@
 import Testing
 @testable import IntakeCore
 
-@Suite(.timeLimit(.minutes(2))) struct QueueSetTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueSetTests {
     /// web: a (p5, t10), b (p9, t20); phone: c (p1, t5).
     func sample() -> QueueSet<String> {
         var set = QueueSet<String>(defaultStarvationLimitMillis: 1_000)

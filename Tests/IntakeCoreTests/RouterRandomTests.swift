@@ -328,7 +328,7 @@ struct RouterRandomRun {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct RouterRandomTests {
+@Suite(.timeLimit(.minutes(5))) struct RouterRandomTests {
     static func run(seed: UInt64, steps: Int) {
         var run = RouterRandomRun(seed: seed)
         for i in 0..<steps {

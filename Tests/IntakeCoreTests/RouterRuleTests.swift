@@ -139,7 +139,7 @@ let routingCases: [RoutingCase] = [
                 probe: .init(reqs: ["general": 4], waited: 200_000), expected: "b", reason: "best proficiency 3"),
 ]
 
-@Suite(.timeLimit(.minutes(2))) struct RouterRuleTests {
+@Suite(.timeLimit(.minutes(5))) struct RouterRuleTests {
     @Test(arguments: routingCases) func probe(_ c: RoutingCase) {
         var d = RouterDriver(c.agents, config: c.config)
         c.setup(&d)
@@ -337,7 +337,7 @@ let routingCases: [RoutingCase] = [
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct RouterEdgeTests {
+@Suite(.timeLimit(.minutes(5))) struct RouterEdgeTests {
     /// Sessions that became eligible by waiting (no tick yet) are taken first, one per pass,
     /// however many passes that needs (more than there are agents).
     @Test func arrivalAfterUntickedRelaxationServesTheOlderFirst() {

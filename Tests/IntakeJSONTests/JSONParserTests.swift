@@ -18,7 +18,7 @@ func parseError(_ bytes: [UInt8], limits: JSONLimits = .init()) -> JSONError? {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct JSONParserTests {
     // MARK: errors and offsets
 

@@ -349,7 +349,7 @@ let implementationDefinedDocs: [Doc] = [
     Doc("i_number_very_big_negative_int", #"[-237462374673276894279832749832423479823246327846]"#),
 ]
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct JSONTestSuiteTests {
     @Test(arguments: acceptedDocs)
     func accepts(_ doc: Doc) {

@@ -3,7 +3,7 @@
 import Testing
 import IntakeJSON
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct JSONValueTests {
     // MARK: serializer
 

@@ -43,7 +43,7 @@ func waitUntil(timeout: Double = 5, _ cond: () -> Bool) -> Bool {
     return cond()
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct EventLoopTests {
     @Test func echoOverLoopbackOnTwoLoops() throws {
         let group = try EventLoopGroup(count: 2)

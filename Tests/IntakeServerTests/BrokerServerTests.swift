@@ -68,7 +68,7 @@ func httpGet(_ broker: Broker, _ path: String, token: String? = nil) throws -> (
     return try httpExchange(s, "GET \(path) HTTP/1.1\r\nHost: x\r\n\(auth)\r\n")
 }
 
-@Suite(.timeLimit(.minutes(1)), .serialized)
+@Suite(.timeLimit(.minutes(5)), .serialized)
 struct BrokerServerTests {
     @Test func tcpAndHTTPIngestAreAcknowledgedAndDuplicatesStoreNothing() throws {
         let dir = freshDataDir()

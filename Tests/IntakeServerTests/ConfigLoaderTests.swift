@@ -4,7 +4,7 @@ import Testing
 import IntakeServer
 import IntakeNet
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct ConfigLoaderTests {
     func load(_ args: [String], env: [String: String] = [:], files: [String: String] = [:]) -> Result<ServerConfig, ConfigError> {
         ConfigLoader.load(arguments: args, environment: env, readFile: { files[$0].map { Array($0.utf8) } })
@@ -76,7 +76,7 @@ struct ConfigLoaderTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct SampleConfigTests {
     /// The documented sample must stay loadable: every key known, every value valid.
     @Test func theSampleConfigLoads() throws {

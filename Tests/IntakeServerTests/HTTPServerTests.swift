@@ -4,7 +4,7 @@ import Testing
 import IntakeServer
 import IntakeTestSupport
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPServerTests {
     @Test func healthReadyAndMetrics() throws {
         let server = try startServer()

@@ -3,7 +3,7 @@ import Testing
 @testable import IntakeServer
 import IntakeJSON
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct IngestOutcomeTests {
     @Test(arguments: [false, true])
     func handBuiltLinesMatchTheJSON(duplicate: Bool) throws {

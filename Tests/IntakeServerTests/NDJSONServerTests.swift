@@ -5,7 +5,7 @@ import IntakeServer
 import IntakeJSON
 import IntakeTestSupport
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct NDJSONServerTests {
     func line(_ s: TestSocket) throws -> JSON { try JSON.parse(try s.receiveLine()) }
 

@@ -8,7 +8,7 @@ import IntakeServer
 import IntakeWire
 import IntakeTestSupport
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketServerTests {
     @Test(arguments: [0, 125, 126, 65535, 65536, 1 << 20])
     func echoAtLengthBoundaries(size: Int) throws {

@@ -7,7 +7,7 @@ import Glibc
 import Testing
 @testable import IntakeStore
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct FaultTests {
     struct Case: CustomStringConvertible, Sendable {
         var fault: FaultyFileSystem.Fault

@@ -4,7 +4,7 @@ import IntakeTestSupport
 import Testing
 @testable import IntakeStore
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct CRC32CTests {
     /// RFC 3720 appendix B.4 and the common "123456789" check value.
     static let vectors: [(String, [UInt8], UInt32)] = [
@@ -85,7 +85,7 @@ struct CRC32CTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct CodecTests {
     @Test(arguments: [0, 1, 27, 28, 200, 4096])
     func recordRoundTrip(_ length: Int) {

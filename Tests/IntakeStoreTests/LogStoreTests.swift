@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 @testable import IntakeStore
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct LogStoreTests {
     static let policies: [FsyncPolicy] = [.always, .batch(milliseconds: 2), .never]
     static let segmentSizes = [4096, LogFormat.defaultSegmentMaxBytes]

@@ -6,7 +6,7 @@ import IntakeTestSupport
 import Testing
 @testable import IntakeStore
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct RecoveryTests {
     /// Writes `count` records (payload lengths vary) and returns them.
     static func build(_ dir: String, count: Int, segmentMaxBytes: Int = LogFormat.defaultSegmentMaxBytes, seed: UInt64 = 1) throws -> [Rec] {

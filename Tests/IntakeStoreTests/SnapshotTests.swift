@@ -5,7 +5,7 @@ import Foundation
 import Testing
 @testable import IntakeStore
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct SnapshotTests {
     static func fill(_ store: LogStore, _ range: ClosedRange<Int>) throws -> [Rec] {
         try range.map { i in

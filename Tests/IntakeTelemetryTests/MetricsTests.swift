@@ -5,7 +5,7 @@ import IntakeTelemetry
 import Glibc
 #endif
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct MetricsTests {
     @Test func countersGaugesAndLabels() {
         let r = MetricsRegistry()

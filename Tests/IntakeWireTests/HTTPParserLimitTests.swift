@@ -3,7 +3,7 @@
 import Testing
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPParserLimitTests {
     /// A GET whose request line plus header lines (CRLFs included) are exactly `bytes` long.
     static func head(totalHeaderBytes bytes: Int) -> String {

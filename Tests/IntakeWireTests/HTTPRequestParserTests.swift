@@ -4,7 +4,7 @@ import IntakeTestSupport
 import Testing
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPRequestParserTests {
     static let typicalGET = """
         GET /api/v1/sessions/s-42?verbose=1&x=a+b%21 HTTP/1.1\r

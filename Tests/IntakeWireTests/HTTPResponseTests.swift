@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPResponseTests {
     /// The encoding with its `Date` line checked and removed, as a String.
     static func encode(_ response: HTTPResponse, keepAlive: Bool) -> String {

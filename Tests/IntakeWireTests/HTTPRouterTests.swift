@@ -3,7 +3,7 @@
 import Testing
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPRouterTests {
     static let router: HTTPRouter<String> = {
         var r = HTTPRouter<String>()

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPStaticFilesTests {
     /// A fresh tree: <base>/root/{index.html, app.js, style.CSS, data.bin, sub/index.html,
     /// .secret, inside-link -> app.js, outside-link -> ../outside.txt, dir-link -> ..},

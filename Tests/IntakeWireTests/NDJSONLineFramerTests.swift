@@ -4,7 +4,7 @@ import Testing
 import IntakeWire
 import IntakeTestSupport
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct NDJSONLineFramerTests {
     func lines(_ input: [UInt8], limit: Int, pieces: [[UInt8]]) throws -> [String] {
         var f = LineFramer(maxLineBytes: limit)

@@ -5,7 +5,7 @@ import Testing
 import IntakeTestSupport
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct UTF8ValidatorTests {
     static let valid: [String] = [
         "",

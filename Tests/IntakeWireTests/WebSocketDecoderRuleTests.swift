@@ -5,7 +5,7 @@ import Testing
 import IntakeTestSupport
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketDecoderRuleTests {
     /// A named input that must fail with `code` after delivering `before` events.
     struct Violation: CustomTestStringConvertible, Sendable {

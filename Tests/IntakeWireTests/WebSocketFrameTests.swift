@@ -5,7 +5,7 @@ import Testing
 import IntakeTestSupport
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketFrameTests {
     @Test func rfcExamplesEncodeExactly() {
         var out: [UInt8] = []

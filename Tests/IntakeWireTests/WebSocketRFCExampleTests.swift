@@ -5,7 +5,7 @@ import Testing
 import IntakeTestSupport
 @testable import IntakeWire
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketRFCExampleTests {
     @Test func singleFrameUnmaskedText() {
         let r = decodeAllChunkings(hex("81 05 48 65 6c 6c 6f"), role: .client)

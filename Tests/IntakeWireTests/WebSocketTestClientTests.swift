@@ -124,7 +124,7 @@ final class LoopbackEchoServer: @unchecked Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketTestClientTests {
     @Test func handshakeEchoPingAndClose() throws {
         let server = try LoopbackEchoServer()
