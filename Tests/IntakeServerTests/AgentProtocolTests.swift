@@ -46,7 +46,7 @@ func agentClient(_ broker: Broker, token: String) throws -> (WebSocketTestClient
     return (ws, welcome)
 }
 
-@Suite(.timeLimit(.minutes(1)), .serialized)
+@Suite(.timeLimit(.minutes(5)), .serialized)
 struct AgentProtocolTests {
     @Test func anOfferIsAcceptedAndAssignedWithTheHistoryThenClosed() throws {
         let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile())
