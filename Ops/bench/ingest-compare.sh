@@ -31,16 +31,8 @@ if [[ -n "${WORK_DIR:-}" ]]; then mkdir -p "$WORK_DIR"; WORK=$(mktemp -d "$WORK_
 RES=$WORK/results
 PIDS=()
 
-log() { printf '== %s\n' "$*" >&2; }
-
-stop_pid() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=Ops/bench/lib.sh
+source "$ROOT/Ops/bench/lib.sh"
 
 cleanup() {
     for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
@@ -50,11 +42,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# median of the numbers on stdin ("null" when none)
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# field JSON-LINE KEY: a number (or string) from one flat JSON line ("null" when absent)
-field() { local v; v=$(grep -o "\"$2\":[^,}]*" <<<"$1" | head -1 | cut -d: -f2 | tr -d '"'); echo "${v:-null}"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 mkdir -p "$RES"
 
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
@@ -70,7 +57,7 @@ fi
 log "raw limit on $WORK: intake-bench fsync"
 mkdir -p "$WORK/fsync"
 timeout "$(awk -v r="$RUNS" -v d="$FSYNC_DURATION" 'BEGIN { printf "%d", r * (2 * d + 2) + 30 }')" "$BENCH" fsync --dir "$WORK/fsync" --duration "$FSYNC_DURATION" --runs "$RUNS" \
-    | tee "$RES/fsync" >&2 || log "fsync bench failed"
+    | tee "$RES/fsync" >&2 || failed "intake-bench fsync"
 
 log "redis $(redis-server --version | grep -o 'v=[0-9.]*'): XADD, appendonly yes, appendfsync always"
 REDIS_PORT=$(free_port)
@@ -86,7 +73,7 @@ for pair in $REDIS_REQUESTS; do
     c=${pair%%:*}; n=${pair#*:}
     for run in $(seq 1 "$RUNS"); do
         line=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$c" -n "$n" --csv XADD bench '*' f "$VALUE" | tail -1) \
-            || { log "redis-benchmark c=$c failed"; continue; }
+            || { failed "redis-benchmark c=$c run $run"; continue; }
         # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
         IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$line")"
         echo "$rps $p50 $p99" >>"$RES/redis.$c"
@@ -101,14 +88,8 @@ printf '{"apps":[{"account":"bench","key":"%s"}]}\n' "$KEY" >"$WORK/intake.json"
     --fsync always >"$WORK/intake.out" 2>"$WORK/intake.err" &
 INTAKE_PID=$!
 PIDS+=("$INTAKE_PID")
-ready=""
-for _ in $(seq 1 150); do
-    ready=$(grep -m1 '^intake ready ' "$WORK/intake.out" 2>/dev/null || true)
-    [[ -n "$ready" ]] && break
-    kill -0 "$INTAKE_PID" 2>/dev/null || { log "intake exited: $(tail -5 "$WORK/intake.err")"; exit 1; }
-    sleep 0.2
-done
-[[ -n "$ready" ]] || { log "intake printed no ready line within 30 s"; exit 1; }
+ready=$(wait_ready "$WORK/intake.out" "$INTAKE_PID") \
+    || { log "intake printed no ready line within 30 s: $(tail -5 "$WORK/intake.err")"; exit 1; }
 HTTP=${ready#*http=}; HTTP=${HTTP%% *}
 TCP=${ready#*tcp=}; TCP=${TCP%% *}
 for a in "$HTTP" "$TCP"; do
@@ -119,10 +100,14 @@ for c in $CS; do
     for transport in tcp http; do
         for run in $(seq 1 "$RUNS"); do
             kill -0 "$INTAKE_PID" 2>/dev/null || { log "intake died: $(grep -m3 -i 'fatal\|error' "$WORK/intake.err" || tail -3 "$WORK/intake.err")"; exit 1; }
-            line=$(timeout "$limit" "$BENCH" ingest "--$transport" "$([[ $transport == tcp ]] && echo "$TCP" || echo "$HTTP")" \
+            # A failed or timed-out run (errors > 0 exits non-zero) is counted, not averaged in.
+            if line=$(timeout "$limit" "$BENCH" ingest "--$transport" "$([[ $transport == tcp ]] && echo "$TCP" || echo "$HTTP")" \
                 -c "$c" --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS" --key "$KEY" --server-pid "$INTAKE_PID" \
-                | tail -1) || true
-            echo "$line" >>"$RES/intake.$transport.$c"
+                | tail -1); then
+                echo "$line" >>"$RES/intake.$transport.$c"
+            else
+                failed "intake-bench ingest --$transport c=$c run $run: $line"
+            fi
             log "  intake $transport c=$c run $run/$RUNS: $(field "$line" acksPerSec) acks/s p50=$(field "$line" p50Us) p99=$(field "$line" p99Us) us errors=$(field "$line" errors)"
         done
     done
@@ -135,7 +120,7 @@ med() { while read -r l; do field "$l" "$2"; done <"$1" 2>/dev/null | grep -E '^
 redis_med() { awk -v k="$2" '{ print $k }' "$RES/redis.$1" 2>/dev/null | median; }
 ms_to_us() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.0f", v * 1000; else print "null" }'; }
 
-F=$(tail -1 "$RES/fsync" 2>/dev/null || true)
+F=$(last_line "$RES/fsync")
 echo
 echo "Durable ingest, median of $RUNS runs ($(date -u +%FT%TZ), $(nproc) cores, disk of $WORK)"
 echo "raw: 128-byte append+fdatasync $(field "$F" opsPerSec)/s p50=$(field "$F" p50Us) p99=$(field "$F" p99Us) p99.9=$(field "$F" p999Us) us;" \
@@ -153,3 +138,4 @@ done
 p99one=$(med "$RES/intake.tcp.1" p99Us)
 echo "one producer: tcp p99 $p99one us / raw fdatasync p99 $(field "$F" p99Us) us = $(ratio "$p99one" "$(field "$F" p99Us)") (target <= 3)"
 echo "64 producers: tcp $(med "$RES/intake.tcp.64" acksPerSec) acks/s (target >= 100000), tcp/redis $(ratio "$(med "$RES/intake.tcp.64" acksPerSec)" "$(redis_med 64 1)") (target >= 2)"
+finish

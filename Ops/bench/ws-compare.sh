@@ -30,15 +30,11 @@ BENCH=$ROOT/.build/release/intake-bench
 OUT=$(mktemp -d /tmp/ws-compare.XXXXXX)
 SERVER_PID=""
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=Ops/bench/lib.sh
+source "$ROOT/Ops/bench/lib.sh"
 
 stop_server() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    if [[ -n "$SERVER_PID" ]]; then stop_pid "$SERVER_PID"; fi
     SERVER_PID=""
 }
 
@@ -74,14 +70,9 @@ start_nio() {
 start_intake() {
     bash -c "exec $INTAKE_SERVER_CMD" >"$OUT/intake.log" 2>"$OUT/intake.err" &
     SERVER_PID=$!
-    local line=""
-    for _ in $(seq 1 150); do
-        line=$(grep -m1 '^intake ready ' "$OUT/intake.log" 2>/dev/null || true)
-        [[ -n "$line" ]] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { log "intake server exited: $(tail -5 "$OUT/intake.err")"; exit 1; }
-        sleep 0.2
-    done
-    [[ -n "$line" ]] || { log "intake server printed no ready line within 30 s"; exit 1; }
+    local line
+    line=$(wait_ready "$OUT/intake.log" "$SERVER_PID") \
+        || { log "intake server printed no ready line within 30 s: $(tail -5 "$OUT/intake.err")"; exit 1; }
     local http=${line#*http=}; http=${http%% *}
     local host=${http%:*}
     is_loopback "$host" || { log "intake server listens on non-loopback $http; refusing"; exit 2; }
@@ -101,20 +92,18 @@ measure() {
     log "$name: ws-sweep against $URL (pid $SERVER_PID)"
     timeout "$sweep_limit" "$BENCH" ws-sweep --url "$URL" --server-pid "$SERVER_PID" \
         --duration "$DURATION" --warmup "$WARMUP" --runs "$RUNS" --threads "$THREADS" "${extra[@]}" \
-        | tee "$OUT/$name.sweep" >&2 || log "$name: ws-sweep reported errors"
+        | tee "$OUT/$name.sweep" >&2 || failed "$name: ws-sweep"
     stop_server
     "start_$name"
     log "$name: ws-idle $IDLE_CONNS connections against $URL (pid $SERVER_PID)"
     timeout "$idle_limit" "$BENCH" ws-idle --url "$URL" --server-pid "$SERVER_PID" -c "$IDLE_CONNS" \
         --hold "$HOLD" --threads "$THREADS" "${extra[@]}" \
-        | tee "$OUT/$name.idle" >&2 || log "$name: ws-idle reported errors"
+        | tee "$OUT/$name.idle" >&2 || failed "$name: ws-idle"
     stop_server
 }
 
-# field FILE-LINE KEY: a number from one JSON line ("null" when absent).
-field() { local v; v=$(grep -o "\"$2\":[-0-9.a-z]*" <<<"$1" | head -1 | cut -d: -f2); echo "${v:-null}"; }
-sweep_line() { grep '"statistic":"median"' "$OUT/$1.sweep" 2>/dev/null | grep "\"connections\":$2," || true; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+# sweep_line NAME C: the median line for C connections from NAME's sweep (nothing when absent).
+sweep_line() { if [[ -f "$OUT/$1.sweep" ]]; then awk -v c="\"connections\":$2," '/"statistic":"median"/ && index($0, c)' "$OUT/$1.sweep"; fi; }
 
 log "building the nio peer outside the repo (scratch $NIO_SCRATCH)"
 (cd "$NIO_PEER_DIR" && timeout 1200 swift build -c release --scratch-path "$NIO_SCRATCH") >&2
@@ -141,10 +130,11 @@ for c in 1 16 64 256; do
         "$(ratio "$(field "$i" messagesPerSec)" "$(field "$n" messagesPerSec)")" \
         "$(field "$n" p50Us)/$(field "$n" p99Us)" "$(field "$i" p50Us)/$(field "$i" p99Us)"
 done
-n=$(tail -1 "$OUT/nio.idle" 2>/dev/null || true); i=$(tail -1 "$OUT/intake.idle" 2>/dev/null || true)
+n=$(last_line "$OUT/nio.idle"); i=$(last_line "$OUT/intake.idle")
 echo
 echo "Idle connections: $IDLE_CONNS, held ${HOLD}s (intake-bench ws-idle)"
 printf '%-22s %10s %10s %7s\n' "" nio intake ratio
 printf '%-22s %10s %10s %7s\n' "server KiB/connection" "$(field "$n" perConnectionKiB)" "$(field "$i" perConnectionKiB)" \
     "$(ratio "$(field "$i" perConnectionKiB)" "$(field "$n" perConnectionKiB)")"
 printf '%-22s %10s %10s\n' "verified" "$(field "$n" verified)" "$(field "$i" verified)"
+finish
