@@ -5,7 +5,7 @@
 // OpenSSL (through the COpenSSL system-library target) only.
 //
 // Dependencies point one way:
-//   IntakeJSON, IntakeCrypto, IntakeTelemetry ← IntakeCore ← IntakeStore
+//   IntakeJSON ← IntakeTelemetry; IntakeJSON ← IntakeCore ← IntakeStore; IntakeCrypto (leaf)
 //   IntakeWire ← IntakeNet ← IntakeServer ← intake, intake-bench
 //   Channels/* translate channel formats to the Envelope of IntakeCore; they own no sockets.
 import PackageDescription
@@ -27,7 +27,7 @@ let package = Package(
         // MARK: leaves
         .target(name: "IntakeJSON"),
         .target(name: "IntakeCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "IntakeTelemetry"),
+        .target(name: "IntakeTelemetry", dependencies: ["IntakeJSON"]),
         .target(name: "FAQBot", dependencies: ["IntakeJSON"], resources: [.copy("Resources")]),
 
         // MARK: domain and storage

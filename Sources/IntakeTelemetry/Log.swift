@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import Synchronization
+import IntakeJSON
 
 /// Log levels, lowest first.
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
@@ -68,23 +69,28 @@ public enum Log {
 
     public static func emit(_ l: LogLevel, _ msg: String, _ fields: KeyValuePairs<String, LogValue>) {
         guard isEnabled(l) else { return }
-        var line = "{\"ts\":\"" + rfc3339Now() + "\",\"level\":\"" + l.name + "\",\"msg\":"
-        appendQuoted(msg, to: &line)
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        line.append(contentsOf: "{\"ts\":\"".utf8)
+        line.append(contentsOf: rfc3339Now().utf8)
+        line.append(contentsOf: "\",\"level\":\"".utf8)
+        line.append(contentsOf: l.name.utf8)
+        line.append(contentsOf: "\",\"msg\":".utf8)
+        JSON.appendQuoted(msg, to: &line)
         for (k, v) in fields {
-            line += ","
-            appendQuoted(k, to: &line)
-            line += ":"
+            line.append(UInt8(ascii: ","))
+            JSON.appendQuoted(k, to: &line)
+            line.append(UInt8(ascii: ":"))
             switch v {
-            case .string(let s): appendQuoted(s, to: &line)
-            case .int(let i): line += String(i)
-            case .double(let d): line += d.isFinite ? String(d) : "null"
-            case .bool(let b): line += b ? "true" : "false"
+            case .string(let s): JSON.appendQuoted(s, to: &line)
+            case .int(let i): line.append(contentsOf: String(i).utf8)
+            case .double(let d): line.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
+            case .bool(let b): line.append(contentsOf: (b ? "true" : "false").utf8)
             }
         }
-        line += "}\n"
+        line.append(contentsOf: "}\n".utf8)
         let fd = sinkFD.load(ordering: .relaxed)
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { p in
+        line.withUnsafeBytes { p in
             var off = 0
             while off < p.count {
                 let n = write(fd, p.baseAddress! + off, p.count - off)
@@ -92,25 +98,6 @@ public enum Log {
                 off += n
             }
         }
-    }
-
-    /// Appends `s` as a JSON string literal.
-    public static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let h = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
     }
 
     /// The current UTC time as RFC 3339 with milliseconds: 2026-11-22T02:44:45.123Z.
