@@ -6,7 +6,7 @@
 //
 // Dependencies point one way:
 //   IntakeJSON ← IntakeTelemetry; IntakeJSON ← IntakeCore ← IntakeStore; IntakeCrypto (leaf)
-//   IntakeWire ← IntakeNet ← IntakeServer ← intake, intake-bench
+//   IntakeWire, IntakeNet ← IntakeServer ← intake; IntakeBench uses the leaves and IntakeCore
 //   Channels/* translate channel formats to the Envelope of IntakeCore; they own no sockets.
 import PackageDescription
 

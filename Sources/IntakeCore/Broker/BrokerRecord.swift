@@ -35,11 +35,11 @@ public struct StoredMessage: Sendable, Equatable {
     public var envelopeJSON: [UInt8]
 
     /// The stored form of `envelope`, whose id, session and receivedAt must be set.
-    public init(_ envelope: Envelope) {
+    public init(_ envelope: Envelope, dedupeKey: String? = nil) {
         precondition(!envelope.id.isEmpty && !envelope.session.isEmpty, "BUG: storing an envelope without id or session")
         id = envelope.id
         session = envelope.session
-        dedupeKey = envelope.dedupeKey
+        self.dedupeKey = dedupeKey ?? envelope.dedupeKey
         receivedAt = envelope.receivedAt
         var json: [UInt8] = []
         json.reserveCapacity(256 + (envelope.text?.utf8.count ?? 0))

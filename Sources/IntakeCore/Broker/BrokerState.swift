@@ -109,7 +109,14 @@ public struct BrokerState: Sendable {
     /// open session) a new session that is enqueued, and the records are applied and returned.
     /// Queue: the envelope's first skill or "general"; priority: the envelope's or 0.
     public mutating func ingest(_ envelope: Envelope, now: EpochMillis) -> IngestDecision {
-        if let original = dedupe[envelope.dedupeKey] { return .duplicate(original) }
+        ingest(envelope, dedupeKey: envelope.dedupeKey, now: now)
+    }
+
+    /// `ingest(_:now:)` for a caller that already holds `envelope.dedupeKey` (the core thread
+    /// needs it too, and building it is a string concatenation per message).
+    public mutating func ingest(_ envelope: Envelope, dedupeKey: String, now: EpochMillis) -> IngestDecision {
+        assert(dedupeKey == envelope.dedupeKey, "BUG: dedupeKey does not match the envelope")
+        if let original = dedupe[dedupeKey] { return .duplicate(original) }
         var records: [BrokerRecord] = []
         var stored = envelope
         stored.receivedAt = now
@@ -124,7 +131,7 @@ public struct BrokerState: Sendable {
                                    citizen: envelope.citizen, openedAt: now)
             records.append(.sessionOpened(opened!))
         }
-        records.append(.messageReceived(StoredMessage(stored)))
+        records.append(.messageReceived(StoredMessage(stored, dedupeKey: dedupeKey)))
         if opened != nil {
             let queue = envelope.skills?.first ?? Self.defaultQueue
             records.append(.enqueued(Enqueued(session: stored.session, queue: queue, priority: envelope.priority ?? 0,

@@ -203,15 +203,15 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             switch command {
             case let .ingest(envelope, reply):
                 if let failure { reply(.failed(.unavailable(Self.refusal(failure)))); continue }
-                switch state.ingest(envelope, now: now) {
+                let key = envelope.dedupeKey
+                switch state.ingest(envelope, dedupeKey: key, now: now) {
                 case .duplicate(let original):
                     duplicates.increment()
                     let outcome = IngestOutcome.accepted(id: original.message, session: original.session, duplicate: true)
-                    if let b = inFlight[envelope.dedupeKey] { b.add(outcome, reply) } else { reply(outcome) }
+                    if let b = inFlight[key] { b.add(outcome, reply) } else { reply(outcome) }
                 case let .accepted(entry, newRecords):
                     for r in newRecords { out.records.append((r.type.rawValue, r.encoded())) }
                     accepted(envelope, newRecords, now: now, &out)
-                    let key = envelope.dedupeKey
                     keys.append(key)
                     inFlight[key] = batch
                     batch.add(.accepted(id: entry.message, session: entry.session, duplicate: false), reply)
