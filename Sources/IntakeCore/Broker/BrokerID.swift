@@ -61,45 +61,52 @@ public struct IDGenerator: Sendable, Equatable {
         }
     }
 
-    /// The id for `(millis, counter)`.
+    /// The id for `(millis, counter)`. Written straight into the string's inline storage
+    /// (15 ASCII bytes: no heap allocation).
     public static func format(prefix: Character, millis: Int64, counter: UInt32) -> String {
         precondition(millis >= 0 && millis < 1 << 50 && counter < counterLimit, "BUG: id parts out of range")
-        var out = [UInt8](repeating: 0, count: idLength)
-        out[0] = prefix.asciiValue ?? 0x3F  // ASCII by the init's precondition
-        var t = UInt64(millis)
-        for i in stride(from: timeDigits, through: 1, by: -1) {
-            out[i] = alphabet[Int(t & 31)]
-            t >>= 5
+        let first = prefix.asciiValue ?? 0x3F  // ASCII by the init's precondition
+        return String(unsafeUninitializedCapacity: idLength) { out in
+            out[0] = first
+            var t = UInt64(millis)
+            for i in stride(from: timeDigits, through: 1, by: -1) {
+                out[i] = alphabet[Int(t & 31)]
+                t >>= 5
+            }
+            var c = counter
+            for i in stride(from: idLength - 1, through: timeDigits + 1, by: -1) {
+                out[i] = alphabet[Int(c & 31)]
+                c >>= 5
+            }
+            return idLength
         }
-        var c = counter
-        for i in stride(from: idLength - 1, through: timeDigits + 1, by: -1) {
-            out[i] = alphabet[Int(c & 31)]
-            c >>= 5
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The `(millis, counter)` of an id with `prefix`, or nil if it is not one.
     public static func parse(_ id: String, prefix: Character) -> (Int64, UInt32)? {
-        let u = Array(id.utf8)
-        guard u.count == idLength, u[0] == prefix.asciiValue else { return nil }
-        var t: UInt64 = 0
-        for i in 1...timeDigits {
-            guard let d = digit(u[i]) else { return nil }
-            t = t << 5 | UInt64(d)
+        var id = id
+        return id.withUTF8 { u -> (Int64, UInt32)? in
+            guard u.count == idLength, u[0] == prefix.asciiValue else { return nil }
+            var t: UInt64 = 0
+            for i in 1...timeDigits {
+                let d = digitValue[Int(u[i])]
+                guard d != 0xFF else { return nil }
+                t = t << 5 | UInt64(d)
+            }
+            var c: UInt32 = 0
+            for i in (timeDigits + 1)..<idLength {
+                let d = digitValue[Int(u[i])]
+                guard d != 0xFF else { return nil }
+                c = c << 5 | UInt32(d)
+            }
+            return (Int64(t), c)
         }
-        var c: UInt32 = 0
-        for i in (timeDigits + 1)..<idLength {
-            guard let d = digit(u[i]) else { return nil }
-            c = c << 5 | UInt32(d)
-        }
-        return (Int64(t), c)
     }
 
-    private static func digit(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: b - 0x30
-        default: alphabet.firstIndex(of: b).map { UInt8($0) }
-        }
-    }
+    /// Byte → digit value, 0xFF for bytes outside the alphabet.
+    private static let digitValue: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (v, b) in alphabet.enumerated() { table[Int(b)] = UInt8(v) }
+        return table
+    }()
 }

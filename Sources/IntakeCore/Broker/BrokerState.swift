@@ -40,6 +40,11 @@ public struct BrokerSession: Sendable, Equatable {
     public var messages: Int
     /// The newest message's id ("" before the first).
     public var lastMessage: String
+
+    mutating func noteMessage(_ id: String) {
+        messages += 1
+        lastMessage = id
+    }
 }
 
 /// A session held by an agent, with the wait it had, so a requeue (agent gone) restores it.
@@ -93,6 +98,9 @@ public struct BrokerState: Sendable {
     public private(set) var sessionIDs = IDGenerator(prefix: "s")
     /// Messages stored in total.
     public private(set) var messageCount = 0
+
+    /// The entries a snapshot holds (dedupe entries and sessions): its size, roughly.
+    public var entryCount: Int { dedupe.count + sessions.count }
 
     /// An empty state.
     public init() {}
@@ -152,11 +160,9 @@ public struct BrokerState: Sendable {
             dedupe[m.dedupeKey] = DedupeEntry(message: m.id, session: m.session)
             messageIDs.observe(m.id)
             messageCount += 1
-            if var s = sessions[m.session] {
-                s.messages += 1
-                s.lastMessage = m.id
-                sessions[m.session] = s
-            }
+            // In place (optional chaining through the dictionary's modify accessor): no copy of
+            // the session's strings out and back.
+            sessions[m.session]?.noteMessage(m.id)
         case .sessionOpened(let o):
             sessions[o.session] = BrokerSession(id: o.session, channel: o.channel, account: o.account, citizen: o.citizen,
                                                 openedAt: o.openedAt, messages: 0, lastMessage: "")

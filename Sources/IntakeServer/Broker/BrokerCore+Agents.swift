@@ -25,6 +25,24 @@ struct SessionHistory {
     var preview = ""
     /// The queue (skill) the session was routed on.
     var queue = BrokerState.defaultQueue
+
+    /// Adds a message (kept while `bytes`, the total of all histories, stays within
+    /// `BrokerCore.maxHistoryBytes`; the oldest beyond `maxHistoryMessages` are dropped) and
+    /// returns its `seq`.
+    mutating func append(_ json: [UInt8], text: String?, bytes: inout Int) -> Int {
+        if bytes + json.count <= BrokerCore.maxHistoryBytes {
+            messages.append(json)
+            bytes += json.count
+        }
+        if messages.count > BrokerCore.maxHistoryMessages {
+            let excess = messages.count - BrokerCore.maxHistoryMessages
+            for m in messages[..<excess] { bytes -= m.count }
+            messages.removeFirst(excess)
+        }
+        count += 1
+        if let text { preview = String(text.prefix(BrokerCore.maxPreviewCharacters)) }
+        return count
+    }
 }
 
 let assignmentsTotal = MetricsRegistry.shared.counter("intake_assignments_total", help: "Sessions accepted by an agent.")
@@ -71,18 +89,13 @@ extension BrokerCore: AgentHub {
         for r in records {
             switch r {
             case .messageReceived(let m):
-                var h = history[m.session] ?? SessionHistory()
-                if historyBytes + m.envelopeJSON.count <= Self.maxHistoryBytes {
-                    h.messages.append(m.envelopeJSON)
-                    historyBytes += m.envelopeJSON.count
-                }
-                while h.messages.count > Self.maxHistoryMessages { historyBytes -= h.messages.removeFirst().count }
-                h.count += 1
-                if let text = envelope.text { h.preview = String(text.prefix(Self.maxPreviewCharacters)) }
-                history[m.session] = h
+                // Mutated in place: a copy out of the dictionary and back would copy the
+                // whole message array (a retain per kept message) on every message.
+                let seq = history[m.session, default: SessionHistory()].append(
+                    m.envelopeJSON, text: envelope.text, bytes: &historyBytes)
                 if let holder = state.assignments[m.session]?.agent, let link = links[holder] {
                     out.frames.append((link, "{\"type\":\"message\",\"session\":" + JSON.string(m.session).serializedString
-                                       + ",\"seq\":\(h.count),\"envelope\":" + String(decoding: m.envelopeJSON, as: UTF8.self) + "}"))
+                                       + ",\"seq\":\(seq),\"envelope\":" + String(decoding: m.envelopeJSON, as: UTF8.self) + "}"))
                 }
             case .enqueued(let e):
                 history[e.session, default: SessionHistory()].queue = e.queue

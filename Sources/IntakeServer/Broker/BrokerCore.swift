@@ -24,7 +24,10 @@ import Synchronization
 
 /// Tuning of the core thread and of background snapshots; the defaults are the production ones.
 public struct BrokerOptions: Sendable {
-    /// Write a snapshot after this many records …
+    /// Write a snapshot after this many records, or after half as many records as the state
+    /// has entries (messages remembered for dedupe, sessions), whichever is more: a snapshot
+    /// copies and encodes the whole state, so this keeps its cost per record bounded (at most
+    /// two entries per record) while restart replays at most half the state's size in records …
     public var snapshotEveryRecords = 100_000
     /// … or after this long with at least one new record, whichever comes first.
     public var snapshotIntervalSeconds = 600.0
@@ -266,7 +269,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private func maybeSnapshot() {
         guard recordsSinceSnapshot > 0, store.isHealthy else { return }
         let elapsed = Double(ConditionLock.now() - lastSnapshotNanos) / 1e9
-        guard recordsSinceSnapshot >= options.snapshotEveryRecords || elapsed >= options.snapshotIntervalSeconds else { return }
+        let due = max(options.snapshotEveryRecords, state.entryCount / 2)
+        guard recordsSinceSnapshot >= due || elapsed >= options.snapshotIntervalSeconds else { return }
         guard !snapshotRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let copy = state, sequence = lastSequence, store = store, retention = retention
         let records = recordsSinceSnapshot
