@@ -81,6 +81,7 @@ case "serve":
         let src = DispatchSource.makeSignalSource(signal: sig, queue: .main)
         src.setEventHandler {
             Log.info("signal received; stopping", ["signal": .string(sig == SIGTERM ? "SIGTERM" : "SIGINT")])
+            SystemdNotify.send("STOPPING=1")
             runningBroker?.shutdown()
             Log.info("stopped")
             exit(0)
@@ -96,6 +97,8 @@ case "serve":
     runningBroker = broker
     signalSources = signals
     FileHandleOut.stdout(broker.server.readyLine + "\n")
+    // Type=notify units (Ops/systemd/intake.service): ready only now, after recovery and listen.
+    SystemdNotify.send("READY=1\nMAINPID=\(getpid())\nSTATUS=\(broker.server.readyLine)")
     dispatchMain()
 case "check":
     let (dir, flags) = offlineFlags(args, booleans: ["--repair"], values: [])

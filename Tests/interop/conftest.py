@@ -22,11 +22,22 @@ class Broker:
 
 
 def start_broker(*extra):
+    return start_broker_env({}, *extra)
+
+
+def start_broker_env(env, *extra):
+    """start_broker with `env` added to (or, for empty values, removed from) the environment."""
     binary = os.environ.get("INTAKE_BIN", os.path.join(os.path.dirname(__file__), "../../.build/debug/intake"))
     data_dir = tempfile.mkdtemp(prefix="intake-interop-")
+    environment = dict(os.environ)
+    for k, v in env.items():
+        if v:
+            environment[k] = v
+        else:
+            environment.pop(k, None)
     proc = subprocess.Popen(
         [binary, "serve", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--data-dir", data_dir, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment)
     line = proc.stdout.readline().strip()
     assert line.startswith("intake ready "), f"no ready line, got {line!r}"
     fields = dict(kv.split("=", 1) for kv in line.split()[2:])

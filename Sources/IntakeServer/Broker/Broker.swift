@@ -10,6 +10,7 @@ import IntakeCore
 import IntakeStore
 import IntakeNet
 import IntakeTelemetry
+import Glibc
 
 /// Why the broker did not start, with what the operator should do.
 public enum BrokerStartError: Error, CustomStringConvertible {
@@ -90,6 +91,7 @@ public final class Broker: Sendable {
             throw .listen(error)
         }
         server.health.addCheck("store") { store.isHealthy }
+        registerProcessGauges(health: server.health, dataDir: config.dataDir)
         return Broker(server: server, core: core, store: store, report: report)
     }
 
@@ -197,4 +199,24 @@ public final class Broker: Sendable {
         core.stop()
         store.close()
     }
+}
+
+/// `intake_ready` (what /readyz says, as 1 or 0) and the data directory's file system,
+/// read at scrape time. Registering again (a new broker in the same process) replaces them.
+func registerProcessGauges(health: Health, dataDir: String) {
+    let m = MetricsRegistry.shared
+    m.gaugeFunction("intake_ready", help: "1 while the broker is ready (/readyz 200), else 0.") { health.notReadyReason == nil ? 1 : 0 }
+    m.gaugeFunction("intake_store_disk_free_bytes", help: "Bytes available to the broker on the data directory's file system.") {
+        fileSystemBytes(dataDir)?.free ?? -1
+    }
+    m.gaugeFunction("intake_store_disk_size_bytes", help: "Size of the data directory's file system in bytes.") {
+        fileSystemBytes(dataDir)?.size ?? -1
+    }
+}
+
+/// (size, free for unprivileged use) of the file system holding `path`, or nil.
+func fileSystemBytes(_ path: String) -> (size: Double, free: Double)? {
+    var s = statvfs()
+    guard statvfs(path, &s) == 0 else { return nil }
+    return (Double(s.f_blocks) * Double(s.f_frsize), Double(s.f_bavail) * Double(s.f_frsize))
 }

@@ -88,10 +88,17 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private var lastSnapshotNanos: UInt64
     private let snapshotRunning = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
+    /// The /metrics gauges per queue and when they were last published (BrokerCore+Metrics.swift).
+    var queueGauges: [String: QueueGauges] = [:]
+    var lastMetricsNanos: UInt64 = 0
 
-    /// Messages and records counted for /metrics.
-    let ingested = MetricsRegistry.shared.counter("intake_messages_ingested_total", help: "Messages stored.", labels: ["channel": "all"])
-    let duplicates = MetricsRegistry.shared.counter("intake_messages_duplicate_total", help: "Messages recognised as repeats.", labels: ["channel": "all"])
+    /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
+    let ingested = Channel.allCases.map {
+        MetricsRegistry.shared.counter("intake_messages_ingested_total", help: "Messages stored.", labels: ["channel": $0.rawValue])
+    }
+    let duplicates = Channel.allCases.map {
+        MetricsRegistry.shared.counter("intake_messages_duplicate_total", help: "Messages recognised as repeats.", labels: ["channel": $0.rawValue])
+    }
 
     init(store: LogStore, state: BrokerState, router: Router, startActions: [RouterAction], lastSequence: UInt64,
          options: BrokerOptions, retentionSeconds: Int64) {
@@ -104,6 +111,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         self.retention = .seconds(retentionSeconds)
         lastSnapshotNanos = ConditionLock.now()
         for a in router.directory.agents { notePresence(a.id) }
+        // Globals are created on first use: register these now so /metrics shows them at 0
+        // from the start (CONTRACT.md's names; alerts and rates need the series to exist).
+        _ = (assignmentsTotal, offersTimedOut, waitSeconds, sessionsOpen, sessionsAssigned)
     }
 
     func start() {
@@ -186,6 +196,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             taken.removeAll(keepingCapacity: taken.capacity <= 4096)
             retire()
             maybeSnapshot()
+            publishMetricsIfDue()
         }
         exited.signal()
     }
@@ -209,13 +220,14 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                 let key = envelope.dedupeKey
                 switch state.ingest(envelope, dedupeKey: key, now: now) {
                 case .duplicate(let original):
-                    duplicates.increment()
+                    duplicates[envelope.channel.index].increment()
                     let outcome = IngestOutcome.accepted(id: original.message, session: original.session, duplicate: true)
                     if let b = inFlight[key] { b.add(outcome, reply) } else { reply(outcome) }
                 case let .accepted(entry, newRecords):
                     for r in newRecords { out.records.append((r.type.rawValue, r.encoded())) }
                     accepted(envelope, newRecords, now: now, &out)
                     keys.append(key)
+                    ingested[envelope.channel.index].increment()
                     inFlight[key] = batch
                     batch.add(.accepted(id: entry.message, session: entry.session, duplicate: false), reply)
                 }
@@ -240,7 +252,6 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             }
             return
         }
-        ingested.increment(by: keys.count)
         lastSequence += UInt64(out.records.count)
         recordsSinceSnapshot += out.records.count
         unretired.append((batch, keys))
