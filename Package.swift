@@ -45,8 +45,8 @@ let package = Package(
         // MARK: wiring and executables
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
-            "IntakeCrypto", "IntakeJSON", "WebChannel",
-        ]),
+            "IntakeCrypto", "IntakeJSON", "WebChannel", "CIntakeLinux",
+        ], resources: [.copy("Resources/ops")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot",

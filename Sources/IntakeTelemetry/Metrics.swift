@@ -142,6 +142,40 @@ public final class MetricsRegistry: Sendable {
         labels.map { $0.0 + "\u{1}" + $0.1 }.joined(separator: "\u{2}")
     }
 
+    /// One series' current value, for in-process readers (the operations page).
+    public struct Sample: Sendable {
+        public var name: String
+        public var labels: [String: String]
+        /// Counter or gauge value; for a histogram, its count.
+        public var value: Double
+        /// Histograms only: (upper bound, cumulative count) per bucket, +Inf last, and the sum.
+        public var buckets: [(le: Double, count: Int)] = []
+        public var sum: Double = 0
+    }
+
+    /// The current value of every series of the families named (all families if `names` is
+    /// empty).
+    public func samples(_ names: Set<String> = []) -> [Sample] {
+        let snapshot = families.withLock { $0 }
+        var out: [Sample] = []
+        for (name, fam) in snapshot where names.isEmpty || names.contains(name) {
+            for (labels, series) in fam.series.values {
+                let l = Dictionary(labels, uniquingKeysWith: { a, _ in a })
+                switch series {
+                case .counter(let c): out.append(Sample(name: name, labels: l, value: Double(c.current)))
+                case .gauge(let g): out.append(Sample(name: name, labels: l, value: g.current))
+                case .function(let read): out.append(Sample(name: name, labels: l, value: read()))
+                case .histogram(let h):
+                    let (cum, sum, count) = h.snapshot()
+                    var b = h.bounds.enumerated().map { (le: $0.element, count: cum[$0.offset]) }
+                    b.append((le: .infinity, count: cum[h.bounds.count]))
+                    out.append(Sample(name: name, labels: l, value: Double(count), buckets: b, sum: sum))
+                }
+            }
+        }
+        return out
+    }
+
     /// The Prometheus text exposition of every family, sorted by name.
     public func exposition() -> String {
         let snapshot = families.withLock { $0 }

@@ -40,6 +40,19 @@ enum Routes {
             AdminHTTP.queues(request, adminToken: adminToken, views: views, responder: responder)
         })
 
+        let opsFeed = OpsFeed()
+        router.add("GET", "/ws/ops", .websocket(.ops) { _ in OpsSession(feed: opsFeed) })
+        if let root = OpsAssets.directory, let files = StaticFiles(root: root, urlPrefix: "/ops/") {
+            router.add("GET", "/ops/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })
+            router.add("GET", "/ops", .sync { _ in
+                var r = HTTPResponse(status: .movedPermanently)
+                r.headers.add(name: "Location", value: "/ops/")
+                return r
+            })
+        } else {
+            Log.warning("operations page files not found; /ops/ is not served", ["root": .string(OpsAssets.directory ?? "(none)")])
+        }
+
         let widgetRoot = config.webRoot.map { $0 + "/widget" } ?? WebAssets.widgetDirectory
         if let root = widgetRoot, let files = StaticFiles(root: root, urlPrefix: "/widget/") {
             router.add("GET", "/widget/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })

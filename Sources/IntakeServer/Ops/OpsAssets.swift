@@ -1,0 +1,7 @@
+// IntakeServer/Ops: where the operations page's static files are (SwiftPM resources of this
+// target, Sources/IntakeServer/Resources/ops, found beside the built binary).
+import Foundation
+
+enum OpsAssets {
+    static var directory: String? { Bundle.module.resourceURL?.appendingPathComponent("ops").path }
+}
