@@ -26,6 +26,8 @@ public enum LogFormat {
     public static let snapshotTrailerBytes = 4
     /// Default size at which the active segment is sealed and a new one started.
     public static let defaultSegmentMaxBytes = 64 << 20
+    /// How far ahead of the data the active segment is zero-filled (LogOptions.preallocateBytes).
+    public static let defaultPreallocateBytes = 1 << 20
     /// Digits of the zero-padded sequence numbers in file names (UInt64.max has 20).
     public static let nameDigits = 20
     /// Suffix of segment files.

@@ -18,6 +18,8 @@ import IntakeTelemetry
 extension LogStore {
     /// The encode buffer is written out when it reaches this size, bounding memory per batch.
     static let flushBytes = 1 << 20
+    /// Zeros for preallocation, written in pieces of this size.
+    static let zeroes = [UInt8](repeating: 0, count: 256 << 10)
 
     /// Starts the dedicated writer thread (not a Dispatch pool thread: it blocks in fdatasync).
     func startWriter() {
@@ -114,10 +116,30 @@ extension LogStore {
         try flush(last: lastInBuffer, now: now)
     }
 
-    /// Writes the encode buffer at the end of the active segment.
+    /// Writes the encode buffer at the end of the active segment's data, then, when the data
+    /// reached the preallocated end, zero-fills the next `preallocateBytes` (the same fdatasync
+    /// covers both; the file size changes once per chunk instead of with every batch).
     private func flush(last: UInt64, now: Int64) throws {
         guard !buffer.isEmpty else { return }
         try buffer.withUnsafeBytes { try fs.writeAll(activeFile, $0, at: active.bytes) }
+        let end = active.bytes + Int64(buffer.count)
+        if options.preallocateBytes > 0 && end > activeAllocated - Int64(LogFormat.recordHeaderBytes) {
+            let chunk = Int64(options.preallocateBytes)
+            let target = min((end / chunk + 1) * chunk, max(end, Int64(options.segmentMaxBytes)))
+            if target > end {
+                try Self.zeroes.withUnsafeBytes { z in
+                    var at = end
+                    while at < target {
+                        let n = Int(min(Int64(z.count), target - at))
+                        try fs.writeAll(activeFile, UnsafeRawBufferPointer(rebasing: z[0..<n]), at: at)
+                        at += Int64(n)
+                    }
+                }
+            }
+            activeAllocated = max(target, end)
+        } else {
+            activeAllocated = max(activeAllocated, end)
+        }
         active.bytes += Int64(buffer.count)
         active.lastSequence = last
         active.lastAppendedAtMillis = now
@@ -137,14 +159,20 @@ extension LogStore {
         dirty = false
     }
 
-    /// Seals the active segment (synced first) and starts a new one at `base`.
+    /// Seals the active segment (its preallocated tail cut, synced) and starts a new one at `base`.
     private func roll(base: UInt64, now: Int64) throws {
+        if activeAllocated > active.bytes {
+            try fs.truncate(activeFile, to: active.bytes)
+            activeAllocated = active.bytes
+            dirty = true
+        }
         if dirty { try syncActive() }
         let (info, file) = try Self.createSegment(fs: fs, directory: directory, base: base, now: now)
         let sealed = active
         fs.close(activeFile)
         active = info
         activeFile = file
+        activeAllocated = info.bytes
         addBytes(LogFormat.segmentHeaderBytes)
         catalog.withLock { $0.sealed.append(sealed) }
     }

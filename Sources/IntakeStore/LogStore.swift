@@ -63,6 +63,8 @@ public final class LogStore: @unchecked Sendable {
     var buffer: [UInt8] = []
     var held: [Pending] = []
     var dirty = false
+    /// Size of the active segment's file: data plus zero-filled preallocation.
+    var activeAllocated: Int64 = 0
     var lastSyncNanos: UInt64 = 0
     var writtenSequence: UInt64
 
@@ -117,6 +119,7 @@ public final class LogStore: @unchecked Sendable {
         self.acknowledged = Atomic(recovered.nextSequence - 1)
         self.active = recovered.segments.last!
         self.activeFile = recovered.activeFile!
+        self.activeAllocated = (try? fs.size(recovered.activeFile!)) ?? recovered.segments.last!.bytes
         self.catalog = Mutex(Catalog(sealed: Array(recovered.segments.dropLast()), snapshots: recovered.snapshotSequences))
         self.replayPlan = recovered.segments
         self.fsyncSeconds = options.metrics.histogram("intake_store_fsync_seconds", help: "Duration of each fdatasync of a log segment.")
@@ -206,6 +209,17 @@ public final class LogStore: @unchecked Sendable {
             inbox.signal()
         }
         writerExited.wait()
+        // The writer has exited: its state is ours. A clean stop leaves no preallocated zeros
+        // behind (a crash does; recovery reads them as free space, docs/STORAGE.md).
+        if inbox.withLock({ sticky == nil }), activeAllocated > active.bytes {
+            do {
+                try fs.truncate(activeFile, to: active.bytes)
+                try fs.fdatasync(activeFile)
+            } catch {
+                Log.warning("store: could not cut the preallocated tail at close (harmless: recovery skips it)",
+                            ["segment": .string(active.name), "error": .string("\(error)")])
+            }
+        }
         fs.close(activeFile)
         fs.close(lockFile)
         addBytes(-ownBytes.load(ordering: .relaxed))

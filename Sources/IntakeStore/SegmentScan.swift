@@ -42,6 +42,10 @@ struct ScanResult {
     /// Offset just past the last good record (the segment header size if there is none).
     var validEnd = LogFormat.segmentHeaderBytes
     var problem: ScanProblem?
+    /// Zero bytes after the last good record: space the writer preallocated (docs/STORAGE.md,
+    /// "Preallocation"), not a torn write. Never a problem: a record never starts with a zero
+    /// type byte, and an all-zero tail holds no data.
+    var zeroTail = 0
 }
 
 enum SegmentScan {
@@ -110,7 +114,24 @@ enum SegmentScan {
             off += h + length
             r.validEnd = off
         }
+        if let p = r.problem, p.kind == .torn, p.offset == r.validEnd, Self.isZero(bytes, from: p.offset) {
+            r.zeroTail = bytes.count - p.offset
+            r.problem = nil
+        }
         return r
+    }
+
+    /// True when every byte of `bytes` from `offset` on is zero.
+    static func isZero(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
+        var i = offset
+        let n = bytes.count
+        while i < n && (i & 7) != 0 { if bytes[i] != 0 { return false }; i += 1 }
+        while i + 8 <= n {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < n { if bytes[i] != 0 { return false }; i += 1 }
+        return true
     }
 
     /// Reads a whole file into `buffer` (grown as needed, never shrunk) and returns its size.

@@ -75,6 +75,10 @@ public struct LogOptions: Sendable {
     public var segmentMaxBytes: Int = LogFormat.defaultSegmentMaxBytes
     /// How many snapshots to keep (at least 1; 2 gives a fallback).
     public var snapshotsKept: Int = 2
+    /// The active segment is extended with zeros this many bytes ahead of the data, so that
+    /// appends overwrite allocated blocks and an fdatasync need not journal a new file size
+    /// (docs/STORAGE.md, "Preallocation"); 0 turns it off (plain appends).
+    public var preallocateBytes: Int = LogFormat.defaultPreallocateBytes
     /// Where `intake_store_fsync_seconds` and `intake_store_bytes` are registered.
     public var metrics: MetricsRegistry = .shared
     /// The wall clock stamped into records ("appended at") and headers.

@@ -43,14 +43,68 @@ struct RecoveryTests {
         }
     }
 
-    @Test func zeroFilledTailIsTorn() throws {
+    @Test func zeroFilledTailIsPreallocatedSpaceNotATornWrite() throws {
         let dir = TempDir()
         let originals = try Self.build(dir.data, count: 5)
         let seg = dir.data + "/" + LogFormat.segmentName(base: 1)
-        try writeFile(seg, try PosixFileSystem().readWholeFile(seg) + [UInt8](repeating: 0, count: 4096))
+        let data = try PosixFileSystem().readWholeFile(seg)
+        try writeFile(seg, data + [UInt8](repeating: 0, count: 4096))
+        let (store, report) = try LogStore.open(directory: dir.data)
+        #expect(try store.records() == originals)
+        #expect(report.truncatedBytes == 0 && report.truncatedSegment == nil)
+        // Appends overwrite the zeros; a clean close cuts what is left of them.
+        let extra = payload(99, length: 40)
+        #expect(try store.appendSync(type: 2, extra).get() == 6)
+        store.close()
+        #expect(try PosixFileSystem().readWholeFile(seg).count == data.count + LogFormat.recordHeaderBytes + 40)
+        #expect(try readBack(dir.data).records == originals + [Rec(seq: 6, type: 2, payload: extra)])
+    }
+
+    @Test func aNonZeroByteInAZeroTailIsATornWrite() throws {
+        let dir = TempDir()
+        let originals = try Self.build(dir.data, count: 5)
+        let seg = dir.data + "/" + LogFormat.segmentName(base: 1)
+        var tail = [UInt8](repeating: 0, count: 4096)
+        tail[2001] = 0x5A  // a torn write landed past a hole
+        try writeFile(seg, try PosixFileSystem().readWholeFile(seg) + tail)
         let (back, report) = try readBack(dir.data)
         #expect(back == originals)
         #expect(report.truncatedBytes == 4096)
+    }
+
+    @Test func theActiveSegmentIsPreallocatedAndACrashImageRecovers() throws {
+        let dir = TempDir()
+        let crash = TempDir()
+        let (store, _) = try LogStore.open(directory: dir.data)
+        var originals: [Rec] = []
+        for i in 0..<50 {
+            let p = payload(UInt64(i), length: 100 + i)
+            originals.append(Rec(seq: try store.appendSync(type: 3, p).get(), type: 3, payload: p))
+        }
+        // A copy of the files while the store runs: what a kill -9 leaves.
+        let seg = LogFormat.segmentName(base: 1)
+        let image = try PosixFileSystem().readWholeFile(dir.data + "/" + seg)
+        store.close()
+        let dataBytes = LogFormat.segmentHeaderBytes + originals.reduce(0) { $0 + LogFormat.recordHeaderBytes + $1.payload.count }
+        #expect(image.count == LogFormat.defaultPreallocateBytes, "zero-filled ahead of \(dataBytes) data bytes")
+        #expect(image[dataBytes...].allSatisfy { $0 == 0 })
+        try FileManager.default.createDirectory(atPath: crash.data, withIntermediateDirectories: true)
+        try writeFile(crash.data + "/" + seg, image)
+        let (back, report) = try readBack(crash.data)
+        #expect(back == originals)
+        #expect(report.truncatedBytes == 0, "free space is not a torn tail")
+        #expect(try PosixFileSystem().readWholeFile(dir.data + "/" + seg).count == dataBytes, "a clean close cuts the zeros")
+    }
+
+    @Test func preallocationOffAppendsPlainly() throws {
+        let dir = TempDir()
+        var options = LogOptions(fsync: .always)
+        options.preallocateBytes = 0
+        let (store, _) = try LogStore.open(directory: dir.data, options: options)
+        _ = try store.appendSync(type: 1, payload(1, length: 10)).get()
+        let size = try PosixFileSystem().readWholeFile(dir.data + "/" + LogFormat.segmentName(base: 1)).count
+        store.close()
+        #expect(size == LogFormat.segmentHeaderBytes + LogFormat.recordHeaderBytes + 10)
     }
 
     @Test func interruptedRolloverIsRemoved() throws {
