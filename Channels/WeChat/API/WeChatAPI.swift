@@ -19,6 +19,14 @@ public struct WeChatAPIRequest: Sendable, Equatable {
     /// The body (empty for GET).
     public var body: [UInt8]
 
+    /// A request; `body` empty for GET.
+    public init(method: String, url: String, contentType: String?, body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.contentType = contentType
+        self.body = body
+    }
+
     /// `url` with the values of `secret` and `access_token` replaced by `***`.
     public var redactedURL: String {
         guard let q = url.firstIndex(of: "?") else { return url }
@@ -36,6 +44,12 @@ public struct WeChatAccessToken: Sendable, Equatable, CustomStringConvertible {
     public var token: String
     /// Its lifetime from when it was issued, in seconds (7200 today).
     public var expiresInSeconds: Int64
+
+    /// A token living `expiresInSeconds`.
+    public init(token: String, expiresInSeconds: Int64) {
+        self.token = token
+        self.expiresInSeconds = expiresInSeconds
+    }
 
     /// When to fetch the next one, in Unix seconds, given when this one was fetched: `margin`
     /// seconds before it expires (but not before half its life), so requests in flight never
