@@ -47,7 +47,7 @@ let package = Package(
         // MARK: wiring and executables
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
-            "IntakeCrypto", "IntakeJSON", "WebChannel",
+            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel",
         ]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
