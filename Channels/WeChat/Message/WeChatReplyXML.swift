@@ -23,11 +23,16 @@ public enum WeChatReplyXML {
 
     /// One article of a news reply.
     public struct Article: Sendable, Equatable {
+        /// `Title`.
         public var title: String
+        /// `Description`.
         public var description: String
+        /// `PicUrl`: the picture shown with the article.
         public var picURL: String
+        /// `Url`: where a tap leads.
         public var url: String
 
+        /// An article.
         public init(title: String, description: String, picURL: String, url: String) {
             self.title = title
             self.description = description
