@@ -41,11 +41,13 @@ let package = Package(
         // MARK: channels (adapters translate; they own no sockets)
         .target(name: "WebChannel", dependencies: ["IntakeCore", "IntakeJSON"], path: "Channels/Web",
                 exclude: ["README.md"], resources: [.copy("widget")]),
+        .target(name: "WeChatChannel", dependencies: ["IntakeCore", "IntakeJSON", "IntakeCrypto"],
+                path: "Channels/WeChat", exclude: ["README.md"]),
 
         // MARK: wiring and executables
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
-            "IntakeCrypto", "IntakeJSON", "WebChannel", "CIntakeLinux",
+            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux",
         ], resources: [.copy("Resources/ops")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
@@ -63,5 +65,7 @@ let package = Package(
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "FAQBotTests", dependencies: ["FAQBot", "IntakeJSON"]),
         .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
+        .testTarget(name: "WeChatChannelTests", dependencies: ["WeChatChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"],
+                    exclude: ["Fixtures"]),
     ]
 )

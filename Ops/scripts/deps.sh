@@ -30,5 +30,7 @@ if [ "$what" = test ]; then
     python3 -m pip install -q "${missing[@]}" 2>/dev/null ||
       python3 -m pip install -q --break-system-packages "${missing[@]}"
   }
-  pip_install websockets pytest selenium
+  # wechatpy (with xmltodict and cryptography): the independent WeChat implementation the
+  # WeChatChannel interop test checks our encryption and replies against.
+  pip_install websockets pytest selenium wechatpy xmltodict cryptography
 fi

@@ -82,10 +82,13 @@ struct SampleConfigTests {
     @Test func theSampleConfigLoads() throws {
         let repo = String(#filePath).components(separatedBy: "/Tests/")[0]
         let path = repo + "/Ops/samples/config.json"
-        let env = ["INTAKE_ADMIN_TOKEN": "admin-token-0123456789", "CITYAPP_KEY": "cityapp-key-0123456789"]
+        let env = ["INTAKE_ADMIN_TOKEN": "admin-token-0123456789", "CITYAPP_KEY": "cityapp-key-0123456789",
+                   "WX_TOKEN": "Hotline12345Token", "WX_AES_KEY": "hJqPq3Lw8uVd2Yk9Rz5Tb7Nc4Mf6Gs1Ha0Xe2Wi3UoQ",
+                   "WX_SECRET": "0123456789abcdef0123456789abcdef"]
         let c = try ConfigLoader.load(arguments: ["--config", path], environment: env, readFile: ProcessEnvironment.readFile).get()
         #expect(c.dataDir == "/var/lib/intake")
         #expect(c.apps.map(\.account) == ["cityapp"])
+        #expect(c.wechat.map(\.name) == ["main"])
         #expect(c.maxHeaderBytes == 16384)
         #expect(c.retentionSeconds == 30 * 86400)
     }

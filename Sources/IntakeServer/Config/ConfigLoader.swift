@@ -3,6 +3,7 @@
 // passes the environment and a file reader in, so it is tested without touching the process.
 import IntakeJSON
 import IntakeNet
+import WeChatChannel
 
 /// Every problem found in the configuration, each naming its source and the option.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
@@ -150,7 +151,7 @@ public enum ConfigLoader {
                 switch Result(catching: { () throws(JSONError) in try JSON.parse(bytes) }) {
                 case .failure(let e): problems.append("config file \(path): \(e)")
                 case .success(let json):
-                    applyFile(json, path: path, to: &config, environment: environment, problems: &problems)
+                    applyFile(json, path: path, to: &config, environment: environment, readFile: readFile, problems: &problems)
                 }
             } else {
                 problems.append("config file \(path) cannot be read")
@@ -188,7 +189,8 @@ public enum ConfigLoader {
     }
 
     static func applyFile(_ json: JSON, path: String, to config: inout ServerConfig,
-                          environment: [String: String], problems: inout [String]) {
+                          environment: [String: String], readFile: (String) -> [UInt8]?,
+                          problems: inout [String]) {
         guard case .object(let members) = json else { problems.append("config file \(path): must be a JSON object"); return }
         for (key, value) in members {
             let source = "config file \(path): \"\(key)\""
@@ -196,7 +198,14 @@ public enum ConfigLoader {
                 config.apps = parseApps(value, source: source, environment: environment, problems: &problems)
                 continue
             }
-            if key == "wechat" || key == "rules" || key == "bot" { continue }  // read by their own subsystems
+            if key == "wechat" {
+                switch WeChatAccountConfig.parse(value, environment: environment, readFile: readFile, source: source) {
+                case .success(let accounts): config.wechat = accounts
+                case .failure(let e): problems.append(contentsOf: e.problems)
+                }
+                continue
+            }
+            if key == "rules" || key == "bot" { continue }  // read by their own subsystems
             guard let spec = options.first(where: { $0.jsonKey == key }) else { problems.append("\(source): unknown key"); continue }
             let text: String
             switch value {

@@ -2,6 +2,7 @@
 // config file, INTAKE_* environment variables and flags (later ones win). Immutable afterwards;
 // shared read-only by every thread.
 import IntakeNet
+import WeChatChannel
 
 /// An app back end allowed to ingest (CONTRACT.md "apps").
 public struct AppAccount: Sendable, Equatable {
@@ -44,6 +45,8 @@ public struct ServerConfig: Sendable {
     public var logLevel = "info"
     public var adminToken: String?
     public var apps: [AppAccount] = []
+    /// WeChat Official Accounts served at /wechat/{account} (the config file's `wechat` list).
+    public var wechat: [WeChatAccountConfig] = []
     /// Where the static folders (widget, ops, console) are served from; nil: the built-in ones.
     public var webRoot: String?
 
