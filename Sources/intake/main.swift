@@ -1,6 +1,7 @@
 // intake: the broker's executable. `intake serve` runs the broker; other subcommands are the
 // operator's tools. Parses the command line, loads the configuration and runs; no logic here.
 import IntakeServer
+import IntakeCore
 import IntakeTelemetry
 import Dispatch
 #if canImport(Glibc)
@@ -34,7 +35,11 @@ usage: intake <command> [flags]
 commands:
   serve                                  run the broker (intake serve --help lists its flags)
   check --data-dir DIR [--repair]        check the log; with --repair cut it back to the last good record
-  export --data-dir DIR [--format jsonl] print every stored message, one JSON envelope per line
+  export --data-dir DIR [--since T] [--until T] [--unmasked] [--format jsonl]
+                                         print the stored messages received in [since, until), one JSON
+                                         envelope per line; T is RFC 3339 (2026-11-22T08:00:00Z) or a date
+                                         (2026-11-22, UTC midnight); phone and ID-card numbers are masked
+                                         (138****1234) unless --unmasked
   help                                   this text
 
 """
@@ -110,10 +115,20 @@ case "check":
         fail("check \(dir): \(error)", code: 1)
     }
 case "export":
-    let (dir, flags) = offlineFlags(args, booleans: [], values: ["--format"])
+    let (dir, flags) = offlineFlags(args, booleans: ["--unmasked"], values: ["--format", "--since", "--until"])
     guard (flags["--format"] ?? "jsonl") == "jsonl" else { fail("--format: only jsonl is supported") }
+    var options = OfflineTools.ExportOptions()
+    options.unmasked = flags["--unmasked"] != nil
+    for (flag, set) in [("--since", { (t: EpochMillis) in options.since = t }), ("--until", { options.until = $0 })] {
+        guard let text = flags[flag] else { continue }
+        guard let t = RFC3339.parse(text) ?? RFC3339.parse(text + "T00:00:00Z") else {
+            fail("\(flag): '\(text)' is not an RFC 3339 time (2026-11-22T08:00:00Z) or a date (2026-11-22)")
+        }
+        set(t)
+    }
+    if let s = options.since, let u = options.until, u <= s { fail("--until must be after --since") }
     do {
-        _ = try OfflineTools.exportJSONL(dataDir: dir) { FileHandleOut.write(1, $0) }
+        _ = try OfflineTools.exportJSONL(dataDir: dir, options: options) { FileHandleOut.write(1, $0) }
     } catch {
         fail("export \(dir): \(error)", code: 1)
     }

@@ -52,3 +52,43 @@ def test_bad_agent_directory_exits_2_with_one_line(tmp_path):
     r = subprocess.run([BIN, "serve", "--agents", str(agents), "--data-dir", str(tmp_path / "data"),
                         "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "INTAKE_NOT_SET_TOKEN" in r.stderr
+
+
+def test_export_masks_personal_data_and_filters_by_time(tmp_path):
+    import datetime
+    import json as _json
+    import socket as _socket
+    config = tmp_path / "c.json"
+    config.write_text(_json.dumps({"apps": [{"account": "exp", "key": "export-key-0123456789"}]}))
+    from conftest import start_broker
+    b = start_broker("--config", str(config))
+    host, port = b.tcp.rsplit(":", 1)
+    with _socket.create_connection((host, int(port)), timeout=20) as s:
+        f = s.makefile("rwb")
+        f.write(b'{"type":"auth","account":"exp","key":"export-key-0123456789"}\n')
+        for i, text in enumerate(["我的手机13812341234", "身份证110101199003071234", "座机021-88886666 谢谢"]):
+            f.write(_json.dumps({"channel": "app", "account": "exp", "channelMessageId": f"e{i}", "citizen": "13900001111",
+                                 "kind": "text", "text": text}, ensure_ascii=False).encode() + b"\n")
+        f.flush()
+        assert _json.loads(f.readline())["type"] == "authenticated"
+        for _ in range(3):
+            assert "ack" in _json.loads(f.readline())
+    assert b.stop() == 0
+
+    def export(*extra):
+        r = subprocess.run([BIN, "export", "--data-dir", b.data_dir, *extra], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return [_json.loads(line) for line in r.stdout.splitlines()]
+
+    masked = export()
+    assert [m["text"] for m in masked] == ["我的手机138****1234", "身份证110101********1234", "座机021-****6666 谢谢"]
+    assert all(m["citizen"] == "139****1111" for m in masked)
+    raw = export("--unmasked")
+    assert [m["text"] for m in raw][0] == "我的手机13812341234" and raw[0]["citizen"] == "13900001111"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert len(export("--since", fmt(now - datetime.timedelta(hours=1)), "--until", fmt(now + datetime.timedelta(hours=1)))) == 3
+    assert export("--since", fmt(now + datetime.timedelta(hours=1))) == []
+    assert export("--until", (now - datetime.timedelta(days=1)).strftime("%Y-%m-%d")) == []
+    bad = subprocess.run([BIN, "export", "--data-dir", b.data_dir, "--since", "yesterday"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--since" in bad.stderr
