@@ -82,7 +82,9 @@ public enum Log {
             JSON.appendQuoted(k, to: &line)
             line.append(UInt8(ascii: ":"))
             switch v {
-            case .string(let s): JSON.appendQuoted(s, to: &line)
+            // Personal data never reaches the log: phone and ID-card numbers are masked in
+            // every string field (docs/SECURITY.md); the message text is written by us.
+            case .string(let s): JSON.appendQuoted(PersonalData.mask(s), to: &line)
             case .int(let i): line.append(contentsOf: String(i).utf8)
             case .double(let d): line.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
             case .bool(let b): line.append(contentsOf: (b ? "true" : "false").utf8)

@@ -46,13 +46,15 @@ struct MetricsTests {
         #expect(pipe(&fds) == 0)
         Log.redirect(toFD: fds[1])
         defer { Log.redirect(toFD: 2); close(fds[0]); close(fds[1]) }
-        Log.warning("disk \"full\"\n", ["bytes": .int(42), "path": .string("/tmp/a\tb"), "ok": .bool(false)])
+        Log.warning("disk \"full\"\n", ["bytes": .int(42), "path": .string("/tmp/a\tb"), "ok": .bool(false),
+                                        "caller": .string("13812341234")])
         var buf = [UInt8](repeating: 0, count: 4096)
         let n = read(fds[0], &buf, buf.count)
         let line = String(decoding: buf[0..<max(0, n)], as: UTF8.self)
         #expect(line.hasPrefix("{\"ts\":\"20"))
         #expect(line.hasSuffix("}\n"))
         #expect(line.contains("\"level\":\"warning\",\"msg\":\"disk \\\"full\\\"\\n\",\"bytes\":42,\"path\":\"/tmp/a\\tb\",\"ok\":false"))
+        #expect(line.contains("\"caller\":\"138****1234\""), "personal data is masked in log fields")
         #expect(Log.rfc3339(epochMillis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Log.rfc3339(epochMillis: 1_795_315_485_123) == "2026-11-22T02:44:45.123Z")
     }
