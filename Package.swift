@@ -41,6 +41,8 @@ let package = Package(
         // MARK: channels (adapters translate; they own no sockets)
         .target(name: "WebChannel", dependencies: ["IntakeCore", "IntakeJSON"], path: "Channels/Web",
                 exclude: ["README.md"], resources: [.copy("widget")]),
+        .target(name: "AppChannel", dependencies: ["IntakeCore", "IntakeJSON", "IntakeCrypto"], path: "Channels/App",
+                exclude: ["README.md"]),
         .target(name: "PhoneChannel", dependencies: ["IntakeCore", "IntakeJSON"], path: "Channels/Phone",
                 exclude: ["README.md"]),
         .target(name: "WeChatChannel", dependencies: ["IntakeCore", "IntakeJSON", "IntakeCrypto"],
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "FAQBotTests", dependencies: ["FAQBot", "IntakeJSON"]),
         .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
+        .testTarget(name: "AppChannelTests", dependencies: ["AppChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"]),
         .testTarget(name: "PhoneChannelTests", dependencies: ["PhoneChannel", "IntakeCore", "IntakeJSON"]),
         .testTarget(name: "WeChatChannelTests", dependencies: ["WeChatChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"],
                     exclude: ["Fixtures"]),
