@@ -40,6 +40,10 @@ commands:
                                          envelope per line; T is RFC 3339 (2026-11-22T08:00:00Z) or a date
                                          (2026-11-22, UTC midnight); phone and ID-card numbers are masked
                                          (138****1234) unless --unmasked
+  status [--url URL] [--token T] [--json]  a running broker's readiness, queues, agents, rates and alerts
+  queues [--url URL] [--token T] [--json]  its queues with depth by priority and the longest waits
+  agents [--url URL] [--token T] [--json]  its agents with presence, connection and sessions
+                                         (URL default http://127.0.0.1:8080; T default $INTAKE_ADMIN_TOKEN)
   help                                   this text
 
 """
@@ -131,6 +135,23 @@ case "export":
         _ = try OfflineTools.exportJSONL(dataDir: dir, options: options) { FileHandleOut.write(1, $0) }
     } catch {
         fail("export \(dir): \(error)", code: 1)
+    }
+case "status", "queues", "agents":
+    var o = OperatorCLI.Options()
+    o.token = ProcessEnvironment.current["INTAKE_ADMIN_TOKEN"]
+    var i = 0
+    while i < args.count {
+        var name = args[i], value: String?
+        if let eq = name.firstIndex(of: "=") { value = String(name[name.index(after: eq)...]); name = String(name[..<eq]) }
+        i += 1
+        if name == "--json" { o.json = true; continue }
+        guard name == "--url" || name == "--token" else { fail("unknown flag \(name)\n" + usage) }
+        if value == nil { guard i < args.count else { fail("\(name) needs a value") }; value = args[i]; i += 1 }
+        if name == "--url" { o.url = value! } else { o.token = value! }
+    }
+    switch OperatorCLI.run(command, o) {
+    case .ok(let text): FileHandleOut.stdout(text)
+    case let .failed(why, code): fail(why, code: code)
     }
 case "help", "--help", "-h":
     FileHandleOut.stdout(usage)

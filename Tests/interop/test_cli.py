@@ -92,3 +92,41 @@ def test_export_masks_personal_data_and_filters_by_time(tmp_path):
     assert export("--until", (now - datetime.timedelta(days=1)).strftime("%Y-%m-%d")) == []
     bad = subprocess.run([BIN, "export", "--data-dir", b.data_dir, "--since", "yesterday"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_operator_commands_against_a_running_broker(tmp_path):
+    import json as _json
+    config = tmp_path / "c.json"
+    config.write_text(_json.dumps({"adminToken": "admin-token-0123456789", "apps": [{"account": "cli", "key": "cli-key-0123456789"}]}))
+    b = start_broker("--config", str(config))
+    try:
+        url = f"http://{b.http}"
+        env = dict(os.environ, INTAKE_ADMIN_TOKEN="admin-token-0123456789")
+        r = subprocess.run([BIN, "status", "--url", url], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "ready          yes" in r.stdout and "agents" in r.stdout and "alerts" in r.stdout
+        r = subprocess.run([BIN, "status", "--url", url, "--json"], capture_output=True, text=True, timeout=60, env=env)
+        assert _json.loads(r.stdout)["type"] == "ops"
+        import socket as _socket
+        host, port = b.tcp.rsplit(":", 1)
+        with _socket.create_connection((host, int(port)), timeout=20) as s:
+            f = s.makefile("rwb")
+            f.write(b'{"type":"auth","account":"cli","key":"cli-key-0123456789"}\n')
+            f.write(b'{"channel":"app","account":"cli","channelMessageId":"q1","citizen":"u1","kind":"text","text":"hi","priority":4}\n')
+            f.flush()
+            f.readline()
+            assert "ack" in _json.loads(f.readline())
+        r = subprocess.run([BIN, "queues", "--url", url], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0 and r.stdout.startswith("QUEUE"), r.stderr
+        row = [line.split() for line in r.stdout.splitlines() if line.startswith("general")]
+        assert row and row[0][1] == "1" and row[0][2:12] == ["0", "0", "0", "0", "0", "1", "0", "0", "0", "0"], r.stdout
+        # a wrong token: exit 1 and a line that says what to do
+        r = subprocess.run([BIN, "status", "--url", url, "--token", "wrong"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "401" in r.stderr and "INTAKE_ADMIN_TOKEN" in r.stderr
+    finally:
+        b.stop()
+    # nobody listening: exit 1, a clear line
+    r = subprocess.run([BIN, "status", "--url", url], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1 and "cannot reach the broker" in r.stderr
+    r = subprocess.run([BIN, "status", "--bogus"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2

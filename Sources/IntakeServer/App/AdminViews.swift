@@ -60,6 +60,13 @@ enum AdminHTTP {
         }
     }
 
+    /// GET /api/v1/status: the operations page's frame (docs/PROTOCOL.md, "Operations page"):
+    /// readiness, waiting, oldest wait, agents by state, throughput, service level, alerts.
+    static func status(_ request: HTTPRequest, adminToken: String?, feed: OpsFeed) -> HTTPResponse {
+        if let r = refusal(request, adminToken: adminToken) { return r }
+        return .json(.ok, Array(feed.frame().utf8))
+    }
+
     /// The value of `name` in a raw query string, undecoded.
     static func queryValue(_ query: String?, _ name: String) -> String? {
         guard let query else { return nil }

@@ -42,6 +42,7 @@ enum Routes {
 
         let opsFeed = OpsFeed()
         router.add("GET", "/ws/ops", .websocket(.ops) { _ in OpsSession(feed: opsFeed) })
+        router.add("GET", "/api/v1/status", .sync { request in AdminHTTP.status(request, adminToken: adminToken, feed: opsFeed) })
         if let root = OpsAssets.directory, let files = StaticFiles(root: root, urlPrefix: "/ops/") {
             router.add("GET", "/ops/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })
             router.add("GET", "/ops", .sync { _ in
