@@ -35,6 +35,13 @@ enum Routes {
         router.add("POST", "/api/v1/messages", .async { request, responder in
             IngestHTTP.handle(request, apps: apps, ingestor: ingestor, responder: responder)
         })
+        let wechat = WeChatHTTP.endpoints(config.wechat)
+        router.add("GET", "/wechat/{account}", .async { request, responder in
+            WeChatHTTP.handle(request, endpoints: wechat, ingestor: ingestor, responder: responder)
+        })
+        router.add("POST", "/wechat/{account}", .async { request, responder in
+            WeChatHTTP.handle(request, endpoints: wechat, ingestor: ingestor, responder: responder)
+        })
         let adminToken = config.adminToken
         router.add("GET", "/api/v1/queues", .async { request, responder in
             AdminHTTP.queues(request, adminToken: adminToken, views: views, responder: responder)
