@@ -46,6 +46,13 @@ public struct ServerConfig: Sendable {
     public var apps: [AppAccount] = []
     /// Where the static folders (widget, ops, console) are served from; nil: the built-in ones.
     public var webRoot: String?
+    /// PEM certificate chain (leaf first) and private key of the HTTP listener; with both
+    /// set, that listener speaks TLS only. Read again on SIGHUP (certificate rotation).
+    public var tlsCert: String?
+    public var tlsKey: String?
+    /// The TLS context built from `tlsCert` and `tlsKey` when the configuration was loaded
+    /// (so a bad pair is a configuration error, exit 2); nil: plaintext HTTP.
+    public var tlsContext: TLSContext?
 
     public init() {}
 }
