@@ -40,14 +40,14 @@ public final class Server: Sendable {
         do {
             let tls = TLSReload.setUp(config: config, handshakeTimeoutNanos: context.headerTimeoutNanos, hooks: reloaders)
             httpEndpoint = try group.listen(config.http, kind: .http, tls: tls) { _ in HTTPConnectionHandler(server: context) }
-            tcpEndpoint = try group.listen(config.tcp, kind: .tcp) { _ in NDJSONConnectionHandler(server: context) }
+            tcpEndpoint = try group.listen(config.tcp, kind: .tcp, tls: config.tcpTLS ? tls : nil) { _ in NDJSONConnectionHandler(server: context) }
         } catch {
             group.shutdown(graceSeconds: 0)
             throw error
         }
         health.setReady(true)
         Log.info("listening", ["http": .string(httpEndpoint.description), "tcp": .string(tcpEndpoint.description), "loops": .int(config.loops),
-                               "httpTLS": .bool(config.tlsContext != nil)])
+                               "httpTLS": .bool(config.tlsContext != nil), "tcpTLS": .bool(config.tlsContext != nil && config.tcpTLS)])
     }
 
     /// The line CONTRACT.md promises on stdout once the broker serves.

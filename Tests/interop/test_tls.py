@@ -10,6 +10,7 @@ pipelined keep-alive requests; 200 concurrent TLS connections; the handshake dea
 """
 import asyncio
 import http.client
+import json
 import os
 import re
 import shutil
@@ -289,6 +290,43 @@ def test_200_concurrent_tls_connections(tls_broker, certs):
     answers = run(go(), timeout=120)
     assert len(answers) == 200
     assert all(a.startswith(b"HTTP/1.1 200 OK\r\n") and a.endswith(b"ok\n") for a in answers)
+
+
+# MARK: - the NDJSON listener
+
+
+def ndjson_auth(sock):
+    f = sock.makefile("rb")
+    sock.sendall(json.dumps({"type": "auth", "account": "nobody", "key": "wrong-key-0123456789"}).encode() + b"\n")
+    return json.loads(f.readline())
+
+
+def test_tcp_stays_plaintext_unless_tcp_tls_is_set(tls_broker, certs):
+    host, port = tls_broker.tcp.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        assert ndjson_auth(s)["error"] == "unauthorized"
+
+
+def test_tcp_tls_puts_the_ndjson_listener_under_tls_too(certs):
+    cert, key = certs["one"]
+    b = start_broker("--tls-cert", cert, "--tls-key", key, "--tcp-tls", "true")
+    try:
+        host, port = b.tcp.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            with client_context(cert, ssl.TLSVersion.TLSv1_3).wrap_socket(s, server_hostname="localhost") as t:
+                assert ndjson_auth(t)["error"] == "unauthorized"  # an answer over TLS, and the connection stays
+                assert ndjson_auth(t)["error"] == "unauthorized"
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b'{"type":"auth","account":"a","key":"k"}\n')
+            got = b""
+            try:
+                while chunk := s.recv(4096):
+                    got += chunk
+            except ConnectionResetError:
+                pass
+            assert b"unauthorized" not in got
+    finally:
+        b.stop()
 
 
 # MARK: - handshake deadline

@@ -113,13 +113,16 @@ public enum ConfigLoader {
         OptionSpec(flag: "web-root", help: "folder holding widget/, ops/ and console/ (default: the built-in copies)") { c, v in
             c.webRoot = v; return nil
         },
-        OptionSpec(flag: "tls-cert", help: "PEM certificate chain for HTTPS/WSS on --http (with --tls-key; reloaded on SIGHUP)") { c, v in
-            guard !v.isEmpty else { return "must not be empty" }
-            c.tlsCert = v; return nil
+        // An empty value means "not set" (TLS off), so the sample config can list the keys.
+        OptionSpec(flag: "tls-cert", help: "PEM certificate chain: --http speaks HTTPS/WSS only (with --tls-key; reloaded on SIGHUP)") { c, v in
+            c.tlsCert = v.isEmpty ? nil : v; return nil
         },
         OptionSpec(flag: "tls-key", help: "PEM private key (unencrypted) of --tls-cert") { c, v in
-            guard !v.isEmpty else { return "must not be empty" }
-            c.tlsKey = v; return nil
+            c.tlsKey = v.isEmpty ? nil : v; return nil
+        },
+        OptionSpec(flag: "tcp-tls", help: "true: --tcp speaks TLS too, with the same certificate (default false)") { c, v in
+            guard let b = Bool(v) else { return "'\(v)' is not true or false" }
+            c.tcpTLS = b; return nil
         },
     ]
 
@@ -238,6 +241,7 @@ public enum ConfigLoader {
     static func loadTLS(_ config: inout ServerConfig, readFile: (String) -> [UInt8]?, problems: inout [String]) {
         switch (config.tlsCert, config.tlsKey) {
         case (nil, nil):
+            if config.tcpTLS { problems.append("--tcp-tls needs --tls-cert and --tls-key") }
             return
         case (let cert?, nil):
             problems.append("--tls-cert \(cert) is set but --tls-key is not: give both or neither")

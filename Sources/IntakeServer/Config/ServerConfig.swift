@@ -50,6 +50,10 @@ public struct ServerConfig: Sendable {
     /// set, that listener speaks TLS only. Read again on SIGHUP (certificate rotation).
     public var tlsCert: String?
     public var tlsKey: String?
+    /// With TLS configured, the NDJSON listener (`--tcp`) speaks TLS too (same certificate).
+    /// Off by default: the call centre's feed and back ends on the internal network connect in
+    /// plaintext, and turning HTTPS on for the public must not cut them off.
+    public var tcpTLS = false
     /// The TLS context built from `tlsCert` and `tlsKey` when the configuration was loaded
     /// (so a bad pair is a configuration error, exit 2); nil: plaintext HTTP.
     public var tlsContext: TLSContext?
