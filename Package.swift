@@ -50,7 +50,7 @@ let package = Package(
         ]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
-            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot",
+            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot", "COpenSSL",
         ]),
         .target(name: "IntakeTestSupport", dependencies: ["IntakeWire", "IntakeNet", "IntakeJSON", "CIntakeLinux"]),
 
