@@ -403,7 +403,7 @@ def test_sighup_loads_a_new_certificate_for_new_connections(certs, tmp_path):
         old.close()
         # … and the broker kept running.
         assert b.proc.poll() is None
-        assert metric(b, two_cert, "intake_reloads_total", '{outcome="ok",what="tls certificate"}') == 1
+        assert metric(b, two_cert, "intake_reloads_total", '{outcome="ok",what="tls_certificate"}') == 1
     finally:
         b.stop()
 
@@ -427,7 +427,7 @@ def test_sighup_with_a_broken_certificate_keeps_the_old_one(certs, tmp_path, bre
             os.remove(cert)
             os.remove(key)
         b.proc.send_signal(signal.SIGHUP)
-        assert wait_until(lambda: metric(b, one_cert, "intake_reloads_total", '{outcome="failed",what="tls certificate"}') == 1)
+        assert wait_until(lambda: metric(b, one_cert, "intake_reloads_total", '{outcome="failed",what="tls_certificate"}') == 1)
         assert b.proc.poll() is None
         assert peer_cert_der(b) == der(one_cert)
         status, body, conn = https_get(b, "/healthz", client_context(one_cert))

@@ -11,7 +11,7 @@ enum TLSReload {
         guard let context = config.tlsContext, let certFile = config.tlsCert, let keyFile = config.tlsKey else { return nil }
         let server = TLSServer(context: context, handshakeTimeoutNanos: handshakeTimeoutNanos)
         logInUse(context, certFile: certFile, reloaded: false)
-        hooks.add("tls certificate") {
+        hooks.add("tls_certificate") {
             do {
                 let fresh = try TLSContext(certificateFile: certFile, privateKeyFile: keyFile)
                 server.replace(with: fresh)
