@@ -4,26 +4,32 @@
 // Design
 // - One OpenSSL `SSL` per connection, attached to the non-blocking socket with SSL_set_fd.
 //   The socket BIO rather than a pair of memory BIOs, because:
-//   * reads: without read-ahead (off, OpenSSL's default) OpenSSL takes one record header, then
-//     exactly that record's body, from the socket; the bytes of later records stay in the
-//     kernel, so the level-triggered EPOLLIN stays the truth about "more to read" and no
-//     ciphertext can wait in user space without an event. Each SSL_read is offered at least
-//     16 KiB, a whole record's plaintext, so no record is left half-returned inside OpenSSL
-//     either. SSL_pending is still checked after every read and on resume, as a guard: a
-//     leftover is read on the loop's next iteration (`EventLoop.markNeedsRead`).
 //   * writes: SSL_write encrypts straight from the coalesced outbound buffer into the kernel,
 //     one record per call (SSL_MODE_ENABLE_PARTIAL_WRITE), with the buffer allowed to move
-//     between a blocked write and its retry (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). A memory
-//     BIO would copy every byte once more and add a second, ciphertext buffer per connection
-//     with its own bound. The price: two read(2) per record instead of one per 64 KiB.
+//     between a blocked write and its retry (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: the buffer
+//     is compacted and grows meanwhile). A memory BIO would copy every byte once more and add a
+//     second, ciphertext buffer per connection with its own bound.
+//   * reads: with read-ahead, one read(2) brings up to 64 KiB of records into OpenSSL's
+//     buffer (released when empty, so idle connections hold none); a memory BIO would do the
+//     same with one more copy.
+// - No data may wait unread without an event. Raw bytes still in the socket are announced by
+//   the level-triggered EPOLLIN. Bytes OpenSSL has read ahead are not: so a read goes on while
+//   SSL_has_pending says OpenSSL holds some, and stops either when it holds none (the rest, if
+//   any, is in the socket), at WANT_READ (a partial record inside, completed by the next
+//   EPOLLIN), or when the loop's 64 KiB read buffer cannot take another whole record (16 KiB of
+//   plaintext): then the connection is queued for the loop's next iteration
+//   (`EventLoop.markNeedsRead`), which does not block in epoll_wait meanwhile. A reader that
+//   was paused (back-pressure, an answer in flight) and resumes with bytes read ahead is queued
+//   the same way.
 // - The handshake runs on readiness: WANT_READ waits for EPOLLIN, WANT_WRITE for EPOLLOUT.
 //   Until it completes the handler sees no bytes and what it writes waits in the buffer. It
 //   must complete within the header timeout (`Connection.tick`), or the connection is closed.
-// - Afterwards EPOLLIN → SSL_read into the loop's shared 64 KiB read buffer (up to 4 records
-//   per wake-up, as fair as the plaintext path's one read); EPOLLOUT → SSL_write. The rare
-//   crossings (SSL_read needing the socket writable, e.g. to answer a TLS 1.3 KeyUpdate while
-//   the send buffer is full; SSL_write needing it readable, only with renegotiation, which is
-//   off) are remembered and retried on the other event.
+//   Application data that came with the client's Finished is read at once.
+// - Afterwards EPOLLIN → SSL_read into the loop's shared read buffer (up to 64 KiB per
+//   wake-up, as on the plaintext path); EPOLLOUT → SSL_write. The rare crossings (SSL_read
+//   needing the socket writable, e.g. to answer a TLS 1.3 KeyUpdate while the send buffer is
+//   full; SSL_write needing it readable, only with renegotiation, which is off) are
+//   remembered and retried on the other event.
 // - Closing: a graceful close sends close_notify once the buffer is drained, then shuts the
 //   write side and lingers like plaintext (the peer's last bytes, its close_notify included,
 //   are read raw and dropped). An abort frees the SSL and sends nothing.
@@ -133,11 +139,20 @@ extension Connection {
         let buf = loop.readBuffer
         var filled = 0
         var ended: CloseReason?
-        while buf.count - filled >= Self.tlsMaxRecordPlaintext {
+        var bufferFull = false
+        while true {
             let n = SSL_read(tls.ssl, buf.baseAddress! + filled, Int32(buf.count - filled))
-            if n > 0 { filled += Int(n); continue }
+            if n > 0 {
+                filled += Int(n)
+                // Go on only while OpenSSL holds bytes it read ahead: the socket itself is
+                // level-triggered, so what is left there brings the next EPOLLIN (and
+                // asking it now would cost a read(2) that mostly answers EAGAIN).
+                if SSL_has_pending(tls.ssl) == 0 { break }
+                if buf.count - filled < Self.tlsMaxRecordPlaintext { bufferFull = true; break }
+                continue
+            }
             let e = SSL_get_error(tls.ssl, n)
-            if e == SSL_ERROR_WANT_READ { break }
+            if e == SSL_ERROR_WANT_READ { break }  // a partial record may wait inside: the rest comes with EPOLLIN
             if e == SSL_ERROR_WANT_WRITE {
                 tls.readWantsWrite = true
                 setInterest(interest | CIL_EPOLLOUT)
@@ -153,12 +168,14 @@ extension Connection {
             if flushQueued { flush() }
         }
         if let ended { abort(reason: ended); return }
-        if state == .open, SSL_pending(tls.ssl) > 0 { loop.markNeedsRead(self) }
+        // Stopped with bytes read ahead that no epoll event will announce: next iteration.
+        if bufferFull, state == .open { loop.markNeedsRead(self) }
     }
 
-    /// Reading resumed after a pause: plaintext OpenSSL still holds gets no epoll event.
+    /// Reading resumed after a pause: bytes OpenSSL read ahead get no epoll event. (If they
+    /// are only part of a record, the one extra SSL_read answers WANT_READ and is not repeated.)
     func tlsReadingResumed(_ tls: TLSSession) {
-        if tls.handshakeDone, state == .open, SSL_pending(tls.ssl) > 0 { loop.markNeedsRead(self) }
+        if tls.handshakeDone, state == .open, SSL_has_pending(tls.ssl) != 0 { loop.markNeedsRead(self) }
     }
 
     /// The loop's second chance for plaintext left inside OpenSSL (see the design note).

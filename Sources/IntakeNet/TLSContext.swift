@@ -69,6 +69,9 @@ public final class TLSContext: @unchecked Sendable {
     /// error: browsers often close so, and HTTP and WebSocket frame their own messages, so a
     /// truncation cannot pass for a complete message.
     static let opIgnoreUnexpectedEOF: UInt64 = 1 << 7
+    /// OpenSSL's read-ahead buffer per connection while it reads (released when empty): the
+    /// size of the loop's shared read buffer, so one read(2) can bring what one wake-up handles.
+    static let readAheadBytes = 64 * 1024
 
     /// Builds a context from a PEM certificate chain (leaf first) and a PEM private key.
     public init(certificatePEM: [UInt8], privateKeyPEM: [UInt8]) throws(TLSError) {
@@ -114,6 +117,11 @@ public final class TLSContext: @unchecked Sendable {
         // Release buffers: an idle connection holds no 16 KiB read or write record buffer.
         let mode = Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS)
         _ = SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, mode, nil)
+        // Read-ahead: one read(2) takes whatever the socket holds (up to readAheadBytes),
+        // not a record header and then its body; Connection+TLS reads what was read ahead
+        // before it waits for epoll again (SSL_has_pending).
+        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, 1, nil)
+        SSL_CTX_set_default_read_buffer_len(ctx, readAheadBytes)
     }
 
     /// Installs the leaf and any chain certificates after it; returns the leaf (+1 reference).
