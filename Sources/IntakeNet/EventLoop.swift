@@ -47,8 +47,9 @@ public final class EventLoop: @unchecked Sendable {
     private var nextConnectionID: UInt64 = 1
     /// Connections with bytes to flush after the current batch of events.
     var pendingFlush: [Connection] = []
-    /// TLS connections with decrypted bytes left inside OpenSSL, which no epoll event will
-    /// announce: read again after the current batch, and epoll_wait does not block meanwhile.
+    /// TLS connections with bytes OpenSSL has read ahead, which no epoll event will announce
+    /// (Connection+TLS.swift): read again after the current batch; epoll_wait does not block
+    /// meanwhile.
     var pendingReads: [Connection] = []
     /// The shared read buffer: one per loop, so idle connections hold none.
     let readBuffer: UnsafeMutableRawBufferPointer

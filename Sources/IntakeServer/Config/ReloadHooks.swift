@@ -6,7 +6,8 @@ import IntakeTelemetry
 import Synchronization
 
 /// The reload actions of a running server (`Server.reloaders`). Adding one is one line:
-/// `server.reloaders.add("knowledge base") { kb.reload() }`.
+/// `server.reloaders.add("knowledge_base") { kb.reload() }` (the name is the `what` label of
+/// `intake_reloads_total` and of the log lines).
 public final class ReloadHooks: Sendable {
     /// One reload. Returns nil when it worked, else why not (logged as a warning; the
     /// action must then keep what it had).
