@@ -7,6 +7,7 @@
 // Dependencies point one way:
 //   IntakeJSON ← IntakeTelemetry; IntakeJSON ← IntakeCore ← IntakeStore; IntakeCrypto (leaf)
 //   IntakeWire, IntakeNet ← IntakeServer ← intake; IntakeBench uses the leaves and IntakeCore
+//   COpenSSL is imported by IntakeCrypto (hashes, HMAC, random) and IntakeNet (TLS) only.
 //   Channels/* translate channel formats to the Envelope of IntakeCore; they own no sockets.
 import PackageDescription
 
@@ -36,7 +37,7 @@ let package = Package(
 
         // MARK: network
         .target(name: "IntakeWire", dependencies: ["IntakeJSON", "IntakeCrypto"]),
-        .target(name: "IntakeNet", dependencies: ["CIntakeLinux", "IntakeTelemetry"]),
+        .target(name: "IntakeNet", dependencies: ["CIntakeLinux", "IntakeTelemetry", "COpenSSL"]),
 
         // MARK: channels (adapters translate; they own no sockets)
         .target(name: "WebChannel", dependencies: ["IntakeCore", "IntakeJSON"], path: "Channels/Web",
@@ -55,7 +56,7 @@ let package = Package(
         ], resources: [.copy("Resources/ops")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
-            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot",
+            "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot", "COpenSSL",
         ]),
         .target(name: "IntakeTestSupport", dependencies: ["IntakeWire", "IntakeNet", "IntakeJSON", "CIntakeLinux"]),
 

@@ -21,7 +21,7 @@ command -v swift >/dev/null || { echo "swift is not on the PATH: install the Swi
 apt_install libssl-dev pkg-config
 
 if [ "$what" = test ]; then
-  apt_install python3 python3-pip prometheus systemd chromium chromium-driver fonts-noto-cjk
+  apt_install python3 python3-pip prometheus systemd openssl curl chromium chromium-driver fonts-noto-cjk
   pip_install() {
     local missing=()
     for m in "$@"; do python3 -c "import ${m%%=*}" 2>/dev/null || missing+=("$m"); done

@@ -1,5 +1,5 @@
-// COpenSSL: the system OpenSSL (libssl-dev), seen by Swift. Only IntakeCrypto (and the TLS glue
-// in IntakeNet, later) import it.
+// COpenSSL: the system OpenSSL (libssl-dev), seen by Swift. Only IntakeCrypto and the TLS glue
+// in IntakeNet (TLSContext, Connection+TLS) import it.
 #ifndef C_OPENSSL_SHIM_H
 #define C_OPENSSL_SHIM_H
 #include <openssl/evp.h>

@@ -83,18 +83,23 @@ struct Endpoint {
     let host: String
     let port: UInt16
     let path: String
+    /// Speak TLS on the connection (`wss://`; the certificate is not verified).
+    var tls = false
     var isIPv6: Bool { host.contains(":") }
     /// Value of the HTTP Host header.
     var hostHeader: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    var wsURL: String { "ws://\(hostHeader)\(path)" }
+    var wsURL: String { "\(tls ? "wss" : "ws")://\(hostHeader)\(path)" }
 
-    /// Parses `ws://HOST:PORT/PATH`; only loopback hosts are accepted.
+    /// Parses `ws://HOST:PORT/PATH` or `wss://…`; only loopback hosts are accepted.
     static func parseWebSocketURL(_ url: String) throws(UsageError) -> Endpoint {
-        guard url.hasPrefix("ws://") else { throw UsageError("only ws:// URLs are supported, got \(url)") }
-        let rest = url.dropFirst(5)
+        let secure = url.hasPrefix("wss://")
+        guard url.hasPrefix("ws://") || secure else { throw UsageError("only ws:// and wss:// URLs are supported, got \(url)") }
+        let rest = url.dropFirst(secure ? 6 : 5)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        return try parseHostPort(String(rest[..<slash]), defaultPort: 80, path: path)
+        var e = try parseHostPort(String(rest[..<slash]), defaultPort: secure ? 443 : 80, path: path)
+        e.tls = secure
+        return e
     }
 
     /// Parses `HOST:PORT` (or `[::1]:PORT`); only loopback hosts are accepted.

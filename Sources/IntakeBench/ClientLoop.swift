@@ -6,6 +6,7 @@
 // templated and masked in place, no allocation); reads drain the socket into a per-thread 64 KiB
 // buffer and only a partial frame is copied to the connection. Timestamps are CLOCK_MONOTONIC.
 import CIntakeLinux
+import COpenSSL
 import Glibc
 
 /// Settings shared by every connection of a run.
@@ -56,7 +57,7 @@ struct LoopStats {
 }
 
 final class ClientLoop<P: WireProtocol> {
-    private enum State { case unopened, connecting, handshaking, awaitingHello, ready, awaitingReply, failed }
+    private enum State { case unopened, connecting, tlsHandshaking, handshaking, awaitingHello, ready, awaitingReply, failed }
     private enum Phase { case setup, running, verifying, filling, idle }
 
     private final class Conn {
@@ -75,6 +76,8 @@ final class ClientLoop<P: WireProtocol> {
         var inbox: [UInt8] = []
         /// Output a short write left behind; EPOLLOUT is armed while non-empty.
         var outbox: [UInt8] = []
+        /// The TLS session for `wss://` (ClientTLS), nil for plaintext.
+        var ssl: OpaquePointer?
         init(id: Int, index: Int) {
             self.id = id
             self.index = index
@@ -208,6 +211,7 @@ final class ClientLoop<P: WireProtocol> {
         for conn in conns where conn.fd >= 0 {
             Glibc.close(conn.fd)
             conn.fd = -1
+            if let ssl = conn.ssl { SSL_free(ssl); conn.ssl = nil }
         }
     }
 
@@ -228,6 +232,10 @@ final class ClientLoop<P: WireProtocol> {
     private func handle(_ conn: Conn, _ bits: UInt32) {
         if conn.state == .connecting {
             finishConnect(conn)
+            return
+        }
+        if conn.state == .tlsHandshaking {
+            continueTLSHandshake(conn)
             return
         }
         if bits & CIL_EPOLLOUT != 0 && !conn.outbox.isEmpty { flushOutbox(conn) }
@@ -266,6 +274,28 @@ final class ClientLoop<P: WireProtocol> {
             fail(conn, "connect: \(String(cString: strerror(error)))")
             return
         }
+        if settings.endpoint.tls {
+            guard let ssl = ClientTLS.session(fd: conn.fd) else { fail(conn, "tls: SSL_new failed"); return }
+            conn.ssl = ssl
+            conn.state = .tlsHandshaking
+            continueTLSHandshake(conn)
+            return
+        }
+        startProtocol(conn)
+    }
+
+    private func continueTLSHandshake(_ conn: Conn) {
+        let r = SSL_do_handshake(conn.ssl!)
+        if r == 1 { startProtocol(conn); return }
+        switch ClientTLS.step(conn.ssl!, r) {
+        case .wantRead: _ = setInterest(conn, writable: false)
+        case .wantWrite: _ = setInterest(conn, writable: true)
+        case .done: startProtocol(conn)
+        case .failed(let why): fail(conn, why)
+        }
+    }
+
+    private func startProtocol(_ conn: Conn) {
         conn.state = .handshaking
         guard setInterest(conn, writable: false) else { return }
         let (request, expectation) = proto.openingRequest()
@@ -293,6 +323,15 @@ final class ClientLoop<P: WireProtocol> {
     // MARK: input
 
     private func readAvailable(_ conn: Conn) {
+        if let ssl = conn.ssl {
+            while conn.state != .failed {
+                let n = SSL_read(ssl, readBuffer, Int32(Self.readCapacity))
+                if n > 0 { consume(conn, readBuffer, Int(n)); continue }
+                if case .failed(let why) = ClientTLS.step(ssl, n) { fail(conn, why) }
+                return  // WANT_READ (WANT_WRITE: renegotiation, which the broker refuses)
+            }
+            return
+        }
         while true {
             let n = read(conn.fd, readBuffer, Self.readCapacity)
             if n > 0 {
@@ -435,6 +474,19 @@ final class ClientLoop<P: WireProtocol> {
             return
         }
         var sent = 0
+        if let ssl = conn.ssl {
+            while sent < count {
+                let n = SSL_write(ssl, bytes + sent, Int32(count - sent))
+                if n > 0 { sent += Int(n); continue }
+                if case .failed(let why) = ClientTLS.step(ssl, n) { fail(conn, why); return }
+                // Blocked: the rest (the bytes of the pending record included) is retried from
+                // the outbox, at another address (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+                conn.outbox.append(contentsOf: UnsafeRawBufferPointer(start: bytes + sent, count: count - sent))
+                _ = setInterest(conn, writable: true)
+                return
+            }
+            return
+        }
         while sent < count {
             let n = cil_send(conn.fd, bytes + sent, UInt(count - sent))
             if n > 0 {
@@ -455,6 +507,19 @@ final class ClientLoop<P: WireProtocol> {
     private func flushOutbox(_ conn: Conn) {
         var pending: [UInt8] = []
         swap(&pending, &conn.outbox)
+        if let ssl = conn.ssl {
+            var sent = 0
+            while sent < pending.count {
+                let n = pending.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + sent, Int32($0.count - sent)) }
+                if n > 0 { sent += Int(n); continue }
+                if case .failed(let why) = ClientTLS.step(ssl, n) { fail(conn, why); return }
+                break
+            }
+            pending.removeFirst(sent)
+            conn.outbox = pending
+            if conn.outbox.isEmpty { _ = setInterest(conn, writable: false) }
+            return
+        }
         let n = pending.withUnsafeBytes { cil_send(conn.fd, $0.baseAddress!, UInt($0.count)) }
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { conn.outbox = pending } else { fail(conn, "send: \(errnoText())") }
@@ -479,7 +544,7 @@ final class ClientLoop<P: WireProtocol> {
     private func fail(_ conn: Conn, _ why: String) {
         guard conn.state != .failed else { return }
         switch conn.state {
-        case .connecting, .handshaking, .awaitingHello: settingUp -= 1
+        case .connecting, .tlsHandshaking, .handshaking, .awaitingHello: settingUp -= 1
         case .awaitingReply where phase == .verifying: awaitingVerify -= 1
         case .awaitingReply where phase == .filling: awaitingFill -= 1
         default: break
@@ -491,6 +556,7 @@ final class ClientLoop<P: WireProtocol> {
             Glibc.close(conn.fd)  // also removes it from the epoll set
             conn.fd = -1
         }
+        if let ssl = conn.ssl { SSL_free(ssl); conn.ssl = nil }
         conn.inbox = []
         conn.outbox = []
     }

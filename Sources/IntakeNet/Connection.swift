@@ -1,7 +1,10 @@
 // IntakeNet: one accepted TCP connection with a bounded outbound buffer.
 // Owned by its event loop's thread: every method must be called there. Bytes read are lent to
 // the handler for the duration of one call (from the loop's shared read buffer); bytes written
-// are appended to the outbound buffer and flushed after the current event.
+// are appended to the outbound buffer and flushed after the current event. A connection of a
+// TLS listener carries a `TLSSession` (Connection+TLS.swift): the same buffers then hold
+// plaintext, and reads, writes and the close go through OpenSSL; plaintext connections pay one
+// nil check per event, flush and sweep.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,17 +85,20 @@ public final class Connection {
         didSet { if kind != oldValue, state != .closed { oldValue.gauge.decrement(); kind.gauge.increment() } }
     }
     /// Monotonic time of the last byte read, in nanoseconds.
-    public private(set) var lastReadNanos: UInt64
+    public internal(set) var lastReadNanos: UInt64
 
     enum State { case open, closing, lingering, closed }
     private(set) var state = State.open
     let generation: UInt32
     var interest: UInt32 = CIL_EPOLLIN
     var flushQueued = false
-    private var out: [UInt8] = []
-    private var outStart = 0
-    private var readPaused = false
-    private var appPaused = false
+    /// Set for connections of a TLS listener; nil (plaintext) otherwise. Freed on close.
+    var tls: TLSSession?
+    // Internal rather than private: Connection+TLS.swift drives the same buffer and pauses.
+    var out: [UInt8] = []
+    var outStart = 0
+    var readPaused = false
+    var appPaused = false
     private var overHighWaterSince: UInt64 = 0
     private var lingerUntil: UInt64 = 0
 
@@ -156,6 +162,7 @@ public final class Connection {
     /// Writes as much as the kernel takes now.
     func flush() {
         guard state != .closed, outStart < out.count else { return }
+        if let tls { flushTLS(tls); return }
         let (n, err) = out.withUnsafeBytes { p in
             retryingEINTR { cil_send(fd, p.baseAddress! + outStart, UInt(p.count - outStart)) }
         }
@@ -165,6 +172,12 @@ public final class Connection {
             return
         }
         outStart += n
+        didSend()
+    }
+
+    /// Bookkeeping after bytes left the outbound buffer: give a drained buffer back, update
+    /// the write interest, resume a paused reader, and go on closing.
+    func didSend() {
         if outStart == out.count {
             // Drained: keep a small buffer for the next reply, give a big one back.
             if out.capacity > 16 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
@@ -186,6 +199,7 @@ public final class Connection {
         readPaused = false
         overHighWaterSince = 0
         if (state == .open && !appPaused) || state == .lingering { setInterest(interest | CIL_EPOLLIN) }
+        if let tls { tlsReadingResumed(tls) }
         handler?.connectionDidDrain(self)
     }
 
@@ -194,10 +208,13 @@ public final class Connection {
     public func setReadingPaused(_ paused: Bool) {
         guard state == .open, paused != appPaused else { return }
         appPaused = paused
-        if paused { setInterest(interest & ~CIL_EPOLLIN) } else if !readPaused { setInterest(interest | CIL_EPOLLIN) }
+        if paused { setInterest(interest & ~CIL_EPOLLIN) } else if !readPaused {
+            setInterest(interest | CIL_EPOLLIN)
+            if let tls { tlsReadingResumed(tls) }
+        }
     }
 
-    private func setInterest(_ new: UInt32) {
+    func setInterest(_ new: UInt32) {
         guard new != interest, state != .closed else { return }
         interest = new
         loop.updateInterest(self)
@@ -209,12 +226,15 @@ public final class Connection {
     /// peer's EOF so that our last bytes are not lost to a reset).
     public func closeAfterFlush() {
         guard state == .open else { return }
+        // Nothing can be said to a peer that has not finished its handshake.
+        if let tls, !tls.handshakeDone { abort(reason: .local); return }
         state = .closing
         if out.count == outStart { beginLinger() } else { loop.markNeedsFlush(self) }
     }
 
     private func beginLinger() {
         state = .lingering
+        if let tls { tls.sendCloseNotify() }
         shutdown(fd, Int32(SHUT_WR))
         // While the server shuts down a peer gets a short linger: our bytes are flushed, and
         // the process should not wait seconds for clients that keep their side open.
@@ -234,11 +254,13 @@ public final class Connection {
         handler = nil  // breaks the handler ↔ connection cycle
         h?.connectionDidClose(self, reason: reason)
         out = []
+        tls = nil  // SSL_free (no I/O: the fd is already closed)
     }
 
     // MARK: - Events from the loop
 
     func handleEvents(_ events: UInt32) {
+        if let tls, state != .lingering { handleTLSEvents(events, tls); return }
         if events & CIL_EPOLLOUT != 0 { flush() }
         if events & CIL_EPOLLIN != 0 {
             readOnce()
@@ -247,7 +269,7 @@ public final class Connection {
         }
     }
 
-    private func readOnce() {
+    func readOnce() {
         guard state != .closed else { return }
         let buf = loop.readBuffer
         let (n, err) = retryingEINTR { read(fd, buf.baseAddress, buf.count) }
@@ -273,6 +295,11 @@ public final class Connection {
             if now >= lingerUntil { abort(reason: .local) }
             return
         case .open, .closing:
+            if let tls, !tls.handshakeDone, now &- tls.startedNanos > tls.handshakeTimeoutNanos {
+                TLSFailureLog.note(.timeout, detail: "no handshake within the header timeout", fd: fd)
+                abort(reason: .idle)
+                return
+            }
             if readPaused, overHighWaterSince != 0, now &- overHighWaterSince > loop.limits.slowConsumerGraceNanos {
                 Log.warning("slow consumer cut off", ["conn": .int(Int(id)), "kind": .string(kind.label), "pendingBytes": .int(pendingOutboundBytes)])
                 slowConsumerCounter.increment()

@@ -47,6 +47,10 @@ public final class EventLoop: @unchecked Sendable {
     private var nextConnectionID: UInt64 = 1
     /// Connections with bytes to flush after the current batch of events.
     var pendingFlush: [Connection] = []
+    /// TLS connections with bytes OpenSSL has read ahead, which no epoll event will announce
+    /// (Connection+TLS.swift): read again after the current batch; epoll_wait does not block
+    /// meanwhile.
+    var pendingReads: [Connection] = []
     /// The shared read buffer: one per loop, so idle connections hold none.
     let readBuffer: UnsafeMutableRawBufferPointer
     static let readBufferBytes = 64 * 1024
@@ -145,13 +149,20 @@ public final class EventLoop: @unchecked Sendable {
 
     static func token(fd: Int32, generation: UInt32) -> UInt64 { UInt64(UInt32(bitPattern: fd)) | UInt64(generation) << 32 }
 
-    func adopt(fd: Int32, kind: ConnectionKind, makeHandler: @Sendable (Connection) -> ConnectionHandler) {
+    func adopt(fd: Int32, kind: ConnectionKind, tls: TLSServer? = nil, makeHandler: @Sendable (Connection) -> ConnectionHandler) {
         assertOnLoop()
         if shuttingDown { close(fd); group.releaseConnection(); return }
         _ = cil_set_int_option(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        var session: TLSSession?
+        if let tls {
+            // The context current now: after a certificate reload, new connections get the new one.
+            session = TLSSession(context: tls.context, fd: fd, handshakeTimeoutNanos: tls.handshakeTimeoutNanos)
+            if session == nil { close(fd); group.releaseConnection(); return }
+        }
         let id = nextConnectionID
         nextConnectionID &+= 1
         let c = Connection(fd: fd, id: id, loop: self, kind: kind)
+        c.tls = session
         let idx = Int(fd)
         if idx >= connections.count {
             connections.append(contentsOf: repeatElement(nil, count: max(idx + 1 - connections.count, connections.count)))
@@ -183,6 +194,14 @@ public final class EventLoop: @unchecked Sendable {
         assertOnLoop()
         listeners[l.socket.fd] = l
         _ = cil_epoll_ctl(epfd, 0, l.socket.fd, CIL_EPOLLIN, Self.token(fd: l.socket.fd, generation: 0))
+    }
+
+    func markNeedsRead(_ c: Connection) { pendingReads.append(c) }
+
+    private func readPending() {
+        let list = pendingReads
+        pendingReads.removeAll(keepingCapacity: true)
+        for c in list { c.readAgain() }
     }
 
     func markNeedsFlush(_ c: Connection) {
@@ -241,7 +260,7 @@ public final class EventLoop: @unchecked Sendable {
         let events = UnsafeMutablePointer<cil_event>.allocate(capacity: 256)
         defer { events.deallocate() }
         while !stopRequested.load(ordering: .relaxed) {
-            let n = cil_epoll_wait(epfd, events, 256, -1)
+            let n = cil_epoll_wait(epfd, events, 256, pendingReads.isEmpty ? -1 : 0)
             if n < 0 {
                 if errno == EINTR { continue }
                 fatalError("BUG: epoll_wait failed: \(IOError("epoll_wait", errno: errno))")
@@ -268,6 +287,7 @@ public final class EventLoop: @unchecked Sendable {
                     l.acceptReady()
                 }
             }
+            if !pendingReads.isEmpty { readPending() }
             flushPending()
         }
         // Close what is left (shutdown deadline passed) and leave.

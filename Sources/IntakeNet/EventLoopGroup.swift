@@ -45,14 +45,15 @@ public final class EventLoopGroup: @unchecked Sendable {
     func releaseConnection() { openConnections.subtract(1, ordering: .relaxed) }
 
     /// Binds `endpoint` and accepts on it; every connection gets a handler from `makeHandler`,
-    /// called on the loop that will own the connection. Returns the bound endpoint.
-    public func listen(_ endpoint: Endpoint, kind: ConnectionKind,
+    /// called on the loop that will own the connection. With `tls`, the listener speaks TLS
+    /// only (handlers see plaintext). Returns the bound endpoint.
+    public func listen(_ endpoint: Endpoint, kind: ConnectionKind, tls: TLSServer? = nil,
                        makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) throws(IOError) -> Endpoint {
         let socket = try ListeningSocket.bind(endpoint)
         let acceptor = loops[0]
         let registered = DispatchSemaphore(value: 0)
         acceptor.execute { [self] in
-            acceptor.addListener(Listener(socket: socket, kind: kind, group: self, loop: acceptor, makeHandler: makeHandler))
+            acceptor.addListener(Listener(socket: socket, kind: kind, tls: tls, group: self, loop: acceptor, makeHandler: makeHandler))
             registered.signal()
         }
         registered.wait()

@@ -9,16 +9,19 @@ import IntakeTelemetry
 final class Listener {
     let socket: ListeningSocket
     let kind: ConnectionKind
+    /// Set for a TLS listener: its connections speak TLS only.
+    let tls: TLSServer?
     let makeHandler: @Sendable (Connection) -> ConnectionHandler
     unowned let group: EventLoopGroup
     unowned let loop: EventLoop
     private var next = 0
     private var pausedUntil: UInt64 = 0
 
-    init(socket: ListeningSocket, kind: ConnectionKind, group: EventLoopGroup, loop: EventLoop,
+    init(socket: ListeningSocket, kind: ConnectionKind, tls: TLSServer? = nil, group: EventLoopGroup, loop: EventLoop,
          makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) {
         self.socket = socket
         self.kind = kind
+        self.tls = tls
         self.group = group
         self.loop = loop
         self.makeHandler = makeHandler
@@ -46,11 +49,11 @@ final class Listener {
             }
             let target = group.loops[next % group.loops.count]
             next &+= 1
-            let kind = self.kind, make = self.makeHandler
+            let kind = self.kind, tls = self.tls, make = self.makeHandler
             if target === loop {
-                target.adopt(fd: fd, kind: kind, makeHandler: make)
+                target.adopt(fd: fd, kind: kind, tls: tls, makeHandler: make)
             } else {
-                target.execute { target.adopt(fd: fd, kind: kind, makeHandler: make) }
+                target.execute { target.adopt(fd: fd, kind: kind, tls: tls, makeHandler: make) }
             }
         }
     }

@@ -14,6 +14,8 @@ public final class Server: Sendable {
     public let tcpEndpoint: Endpoint
     let group: EventLoopGroup
     let context: ServerContext
+    /// What SIGHUP reloads (the TLS certificate when TLS is on); add more with `add`.
+    public let reloaders = ReloadHooks()
 
     /// Binds the listeners and starts serving. Throws when a listener cannot be bound.
     /// Without an ingestor, ingest answers `unavailable`; without views, admin views do.
@@ -36,14 +38,16 @@ public final class Server: Sendable {
         self.context = context
         group = try EventLoopGroup(count: config.loops, limits: limits)
         do {
-            httpEndpoint = try group.listen(config.http, kind: .http) { _ in HTTPConnectionHandler(server: context) }
-            tcpEndpoint = try group.listen(config.tcp, kind: .tcp) { _ in NDJSONConnectionHandler(server: context) }
+            let tls = TLSReload.setUp(config: config, handshakeTimeoutNanos: context.headerTimeoutNanos, hooks: reloaders)
+            httpEndpoint = try group.listen(config.http, kind: .http, tls: tls) { _ in HTTPConnectionHandler(server: context) }
+            tcpEndpoint = try group.listen(config.tcp, kind: .tcp, tls: config.tcpTLS ? tls : nil) { _ in NDJSONConnectionHandler(server: context) }
         } catch {
             group.shutdown(graceSeconds: 0)
             throw error
         }
         health.setReady(true)
-        Log.info("listening", ["http": .string(httpEndpoint.description), "tcp": .string(tcpEndpoint.description), "loops": .int(config.loops)])
+        Log.info("listening", ["http": .string(httpEndpoint.description), "tcp": .string(tcpEndpoint.description), "loops": .int(config.loops),
+                               "httpTLS": .bool(config.tlsContext != nil), "tcpTLS": .bool(config.tlsContext != nil && config.tcpTLS)])
     }
 
     /// The line CONTRACT.md promises on stdout once the broker serves.

@@ -98,13 +98,21 @@ case "serve":
         src.resume()
         return src
     }
+    // SIGHUP: run the server's reload hooks (the TLS certificate, …); the broker keeps serving.
+    signal(SIGHUP, SIG_IGN)
+    let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
+    hangUp.setEventHandler {
+        Log.info("signal received; reloading", ["signal": "SIGHUP"])
+        runningBroker?.server.reloaders.reloadAll()
+    }
+    hangUp.resume()
     let broker: Broker
     do { broker = try Broker.start(config: config) } catch {
         if case .agents = error { fail(error.description, code: 2) }
         fail(error.description, code: 1)
     }
     runningBroker = broker
-    signalSources = signals
+    signalSources = signals + [hangUp]
     FileHandleOut.stdout(broker.server.readyLine + "\n")
     // Type=notify units (Ops/systemd/intake.service): ready only now, after recovery and listen.
     SystemdNotify.send("READY=1\nMAINPID=\(getpid())\nSTATUS=\(broker.server.readyLine)")

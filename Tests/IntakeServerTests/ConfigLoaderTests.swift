@@ -91,5 +91,100 @@ struct SampleConfigTests {
         #expect(c.wechat.map(\.name) == ["main"])
         #expect(c.maxHeaderBytes == 16384)
         #expect(c.retentionSeconds == 30 * 86400)
+        #expect(c.tlsCert == nil && c.tlsKey == nil && c.tlsContext == nil && !c.tcpTLS)  // listed, empty: TLS off
     }
+}
+
+// MARK: - TLS settings
+
+extension ConfigLoaderTests {
+    /// Files the TLS tests read: two P-256 key pairs, the first with its self-signed
+    /// certificate (CN intake-fixture-one, serial 0x1001, valid until 2126). Test-only keys.
+    var tlsFiles: [String: String] {
+        ["one.crt": TLSFixtures.certificateOne, "one.key": TLSFixtures.keyOne, "two.key": TLSFixtures.keyTwo,
+         "garbage.pem": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "empty.pem": ""]
+    }
+
+    func tlsProblem(_ args: [String], env: [String: String] = [:]) -> String? {
+        guard case .failure(let e) = load(args, env: env, files: tlsFiles) else { return nil }
+        #expect(!e.description.contains("\n"), "one line for stderr")
+        return e.description
+    }
+
+    @Test func aCertificateAndItsKeyMakeATLSContext() throws {
+        let c = try load(["--tls-cert", "one.crt", "--tls-key", "one.key"], files: tlsFiles).get()
+        #expect(c.tlsCert == "one.crt" && c.tlsKey == "one.key" && !c.tcpTLS)
+        let info = try #require(c.tlsContext).certificate
+        #expect(info.subject == "/CN=intake-fixture-one")
+        #expect(info.serial == "1001")
+        #expect(info.notAfterEpochSeconds > 4_000_000_000)  // 2126
+        // The same from the environment and from the config file; empty means "not set".
+        let env = try load([], env: ["INTAKE_TLS_CERT": "one.crt", "INTAKE_TLS_KEY": "one.key", "INTAKE_TCP_TLS": "true"], files: tlsFiles).get()
+        #expect(env.tlsContext != nil && env.tcpTLS)
+        var files = tlsFiles
+        files["c.json"] = #"{"tlsCert": "one.crt", "tlsKey": "one.key"}"#
+        #expect(try load(["--config", "c.json"], files: files).get().tlsContext != nil)
+        files["c.json"] = #"{"tlsCert": "", "tlsKey": ""}"#
+        #expect(try load(["--config", "c.json"], files: files).get().tlsContext == nil)
+        #expect(try load([]).get().tlsContext == nil)
+    }
+
+    @Test func oneTLSFileWithoutTheOtherIsAnError() {
+        #expect(tlsProblem(["--tls-cert", "one.crt"])?.contains("--tls-cert one.crt is set but --tls-key is not") == true)
+        #expect(tlsProblem([], env: ["INTAKE_TLS_KEY": "one.key"])?.contains("--tls-key one.key is set but --tls-cert is not") == true)
+        #expect(tlsProblem(["--tcp-tls", "true"])?.contains("--tcp-tls needs --tls-cert and --tls-key") == true)
+        #expect(tlsProblem(["--tcp-tls", "yes"])?.contains("--tcp-tls: 'yes' is not true or false") == true)
+    }
+
+    @Test func aMissingKeyFileIsNamed() {
+        let p = tlsProblem(["--tls-cert", "one.crt", "--tls-key", "missing.key"])
+        #expect(p?.contains("--tls-key missing.key cannot be read") == true, "\(p ?? "accepted")")
+        let both = tlsProblem(["--tls-cert", "nope.crt", "--tls-key", "missing.key"])
+        #expect(both?.contains("--tls-cert nope.crt cannot be read") == true && both?.contains("--tls-key missing.key cannot be read") == true)
+    }
+
+    @Test func aKeyThatIsNotTheCertificatesIsRefused() {
+        let p = tlsProblem(["--tls-cert", "one.crt", "--tls-key", "two.key"])
+        #expect(p?.contains("--tls-key two.key does not belong to --tls-cert one.crt: the private key does not match the certificate") == true,
+                "\(p ?? "accepted")")
+    }
+
+    @Test func filesThatAreNotPEMAreRefused() {
+        #expect(tlsProblem(["--tls-cert", "garbage.pem", "--tls-key", "one.key"])?.contains("--tls-cert garbage.pem: no usable PEM certificate") == true)
+        #expect(tlsProblem(["--tls-cert", "empty.pem", "--tls-key", "one.key"])?.contains("--tls-cert empty.pem: no usable PEM certificate") == true)
+        #expect(tlsProblem(["--tls-cert", "one.crt", "--tls-key", "empty.pem"])?.contains("--tls-key empty.pem: no usable PEM private key") == true)
+        // A certificate where the key should be, and the other way round.
+        #expect(tlsProblem(["--tls-cert", "one.crt", "--tls-key", "one.crt"])?.contains("no usable PEM private key") == true)
+        #expect(tlsProblem(["--tls-cert", "one.key", "--tls-key", "one.key"])?.contains("no usable PEM certificate") == true)
+    }
+}
+
+enum TLSFixtures {
+    static let certificateOne = """
+        -----BEGIN CERTIFICATE-----
+        MIIBfjCCASWgAwIBAgICEAEwCgYIKoZIzj0EAwIwHTEbMBkGA1UEAwwSaW50YWtl
+        LWZpeHR1cmUtb25lMCAXDTI2MTEyMjA1MzU0MVoYDzIxMjYxMDI5MDUzNTQxWjAd
+        MRswGQYDVQQDDBJpbnRha2UtZml4dHVyZS1vbmUwWTATBgcqhkjOPQIBBggqhkjO
+        PQMBBwNCAAS12JUbrnItc/3DIgdIWtCzNaoJzgpAkVScXj37e1CXAy3m9S0aj1aP
+        gVDXW8MklijGVSsSsQSv1DXeU4oL6utwo1MwUTAdBgNVHQ4EFgQUEZe6sP9326JV
+        LnITZ+dxwORMpX0wHwYDVR0jBBgwFoAUEZe6sP9326JVLnITZ+dxwORMpX0wDwYD
+        VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiAnbypTgC6aO7dman5Rz5dv
+        91xMlisWbdIOrDwpTaxtrAIgbHeWyBYgPcucC4oyqPb6YRIE/Iz2+yFnGic3+z7f
+        8eU=
+        -----END CERTIFICATE-----
+        """
+    static let keyOne = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/MTHfBttyiHcQN5D
+        Q0A3wTfHWktUnXGu8OnGqaZ+04GhRANCAAS12JUbrnItc/3DIgdIWtCzNaoJzgpA
+        kVScXj37e1CXAy3m9S0aj1aPgVDXW8MklijGVSsSsQSv1DXeU4oL6utw
+        -----END PRIVATE KEY-----
+        """
+    static let keyTwo = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgMkAmA1wYFvvcLidz
+        upTuvcGXpLGX0UZ8mYonVqiLjGGhRANCAARMb8WLwH8n22cu9mqEn6BcHSQ0D/BY
+        /8vPaIkXogeNS7eQ+Uvmsm6etXx73hnVp4B42FBYcdpL/gfGBuPIJec3
+        -----END PRIVATE KEY-----
+        """
 }

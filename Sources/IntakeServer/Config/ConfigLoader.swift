@@ -114,6 +114,17 @@ public enum ConfigLoader {
         OptionSpec(flag: "web-root", help: "folder holding widget/, ops/ and console/ (default: the built-in copies)") { c, v in
             c.webRoot = v; return nil
         },
+        // An empty value means "not set" (TLS off), so the sample config can list the keys.
+        OptionSpec(flag: "tls-cert", help: "PEM certificate chain: --http speaks HTTPS/WSS only (with --tls-key; reloaded on SIGHUP)") { c, v in
+            c.tlsCert = v.isEmpty ? nil : v; return nil
+        },
+        OptionSpec(flag: "tls-key", help: "PEM private key (unencrypted) of --tls-cert") { c, v in
+            c.tlsKey = v.isEmpty ? nil : v; return nil
+        },
+        OptionSpec(flag: "tcp-tls", help: "true: --tcp speaks TLS too, with the same certificate (default false)") { c, v in
+            guard let b = Bool(v) else { return "'\(v)' is not true or false" }
+            c.tcpTLS = b; return nil
+        },
     ]
 
     /// Resolves the configuration. `arguments` are the flags after the subcommand;
@@ -168,6 +179,7 @@ public enum ConfigLoader {
             apply(spec, v, source: "--\(spec.flag)", to: &config, environment: environment, problems: &problems)
         }
         if config.http.port != 0 && config.http == config.tcp { problems.append("--http and --tcp must differ") }
+        loadTLS(&config, readFile: readFile, problems: &problems)
         return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems))
     }
 
@@ -232,6 +244,34 @@ public enum ConfigLoader {
             out.append(AppAccount(account: account, key: key, webhook: item["webhook"]?.stringValue))
         }
         return out
+    }
+
+    /// Both TLS files or neither; both readable; a certificate and the key that belongs to it.
+    static func loadTLS(_ config: inout ServerConfig, readFile: (String) -> [UInt8]?, problems: inout [String]) {
+        switch (config.tlsCert, config.tlsKey) {
+        case (nil, nil):
+            if config.tcpTLS { problems.append("--tcp-tls needs --tls-cert and --tls-key") }
+            return
+        case (let cert?, nil):
+            problems.append("--tls-cert \(cert) is set but --tls-key is not: give both or neither")
+        case (nil, let key?):
+            problems.append("--tls-key \(key) is set but --tls-cert is not: give both or neither")
+        case (let cert?, let key?):
+            let certPEM = readFile(cert), keyPEM = readFile(key)
+            if certPEM == nil { problems.append("--tls-cert \(cert) cannot be read") }
+            if keyPEM == nil { problems.append("--tls-key \(key) cannot be read") }
+            guard let certPEM, let keyPEM else { return }
+            do {
+                config.tlsContext = try TLSContext(certificatePEM: certPEM, privateKeyPEM: keyPEM)
+            } catch {
+                switch error {
+                case .certificate: problems.append("--tls-cert \(cert): \(error)")
+                case .privateKey: problems.append("--tls-key \(key): \(error)")
+                case .mismatch: problems.append("--tls-key \(key) does not belong to --tls-cert \(cert): \(error)")
+                case .unreadable, .settings: problems.append("--tls-cert \(cert), --tls-key \(key): \(error)")
+                }
+            }
+        }
     }
 
     /// "30s", "10m", "12h", "30d", "500ms" or plain seconds → seconds.

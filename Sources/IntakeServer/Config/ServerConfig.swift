@@ -49,6 +49,17 @@ public struct ServerConfig: Sendable {
     public var wechat: [WeChatAccountConfig] = []
     /// Where the static folders (widget, ops, console) are served from; nil: the built-in ones.
     public var webRoot: String?
+    /// PEM certificate chain (leaf first) and private key of the HTTP listener; with both
+    /// set, that listener speaks TLS only. Read again on SIGHUP (certificate rotation).
+    public var tlsCert: String?
+    public var tlsKey: String?
+    /// With TLS configured, the NDJSON listener (`--tcp`) speaks TLS too (same certificate).
+    /// Off by default: the call centre's feed and back ends on the internal network connect in
+    /// plaintext, and turning HTTPS on for the public must not cut them off.
+    public var tcpTLS = false
+    /// The TLS context built from `tlsCert` and `tlsKey` when the configuration was loaded
+    /// (so a bad pair is a configuration error, exit 2); nil: plaintext HTTP.
+    public var tlsContext: TLSContext?
 
     public init() {}
 }
