@@ -46,6 +46,8 @@ public struct ServerConfig: Sendable {
     public var apps: [AppAccount] = []
     /// Where the static folders (widget, ops, console) are served from; nil: the built-in ones.
     public var webRoot: String?
+    /// The `routing` section: router timers, session lifecycle, classification rules.
+    public var routing = RoutingSettings()
 
     public init() {}
 }
