@@ -10,6 +10,7 @@ import IntakeCore
 import IntakeStore
 import IntakeNet
 import IntakeTelemetry
+import Synchronization
 
 /// Why the broker did not start, with what the operator should do.
 public enum BrokerStartError: Error, CustomStringConvertible {
@@ -49,6 +50,7 @@ public final class Broker: Sendable {
     public let server: Server
     let core: BrokerCore
     let store: LogStore
+    private let shutDown = Atomic<Bool>(false)
 
     /// What start-up found: recovery report, how many records were replayed, and timings.
     public struct StartReport: Sendable {
@@ -185,6 +187,7 @@ public final class Broker: Sendable {
     /// Stops accepting, lets connections finish (their acknowledgements included), stops the
     /// core thread, then closes the store (flush and fsync). Idempotent.
     public func shutdown() {
+        guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.shutdown()
         core.stop()
         store.close()
