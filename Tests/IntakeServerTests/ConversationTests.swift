@@ -55,9 +55,9 @@ func widgetClient(_ broker: Broker, resume: String? = nil, after: String? = nil)
 }
 
 /// Sends a widget message and returns its ack.
-func widgetSay(_ ws: WebSocketTestClient, _ clientId: String, _ text: String) throws -> JSON {
+func widgetSay(_ ws: WebSocketTestClient, _ clientId: String, _ text: String, skipping: Set<String> = ["queue"]) throws -> JSON {
     try ws.sendText(JSON.object([("type", "message"), ("clientId", .string(clientId)), ("text", .string(text))]).serializedString)
-    return try frame(ws, "ack")
+    return try frame(ws, "ack", skipping: skipping)
 }
 
 /// The agent takes the next offer: accept, then the assigned frame.
