@@ -221,12 +221,17 @@ struct ConversationTests {
             $0.inactivityMessage = "会话因长时间无新消息已结束"
         }
         defer { broker.shutdown() }
-        let (a1, _) = try agentClient(broker, token: "token-a1")
         let (citizen, _) = try widgetClient(broker)
         let session = try #require(try widgetSay(citizen, "c1", "你好")["session"]?.stringValue)
+        // It waits longer than the inactivity limit before an agent comes: waiting is not inactivity,
+        // and the clock starts again at the assignment.
+        Thread.sleep(forTimeInterval: 0.8)
+        let (a1, _) = try agentClient(broker, token: "token-a1")
         _ = try acceptNext(a1)
+        let assignedAt = monotonicSeconds()
         _ = try frame(citizen, "assigned")
         let notice = try frame(citizen, "message", timeout: 5)
+        #expect(monotonicSeconds() - assignedAt > 0.3, "closed right after the assignment")
         #expect(notice["from"]?.stringValue == "bot" && notice["text"]?.stringValue == "会话因长时间无新消息已结束")
         let closed = try frame(citizen, "closed")
         #expect(closed["session"]?.stringValue == session && closed["reason"]?.stringValue?.hasPrefix("inactive for") == true)

@@ -125,8 +125,14 @@ extension BrokerCore: WidgetHub {
 
     func scheduleInactivity(_ session: String, now: EpochMillis) {
         guard routing.inactivitySeconds > 0 else { return }
-        let last = state.sessions[session]?.lastActivityAt ?? now
-        desk.inactivity.push(at: max(last, now - 1) + EpochMillis(routing.inactivitySeconds * 1000), session)
+        desk.inactivity.push(at: max(lastActivity(session) ?? now, now) + EpochMillis(routing.inactivitySeconds * 1000), session)
+    }
+
+    /// The newest message either way, or the assignment if later: a session that waited long
+    /// in the queue is not closed the moment an agent takes it.
+    func lastActivity(_ session: String) -> EpochMillis? {
+        guard let s = state.sessions[session] else { return nil }
+        return max(s.lastActivityAt, state.assignments[session]?.assignedAt ?? 0)
     }
 
     /// Runs what is due: ended wrap-ups free their slots, inactive sessions close.
@@ -136,9 +142,9 @@ extension BrokerCore: WidgetHub {
         }
         let limit = EpochMillis(routing.inactivitySeconds * 1000)
         while let due = desk.inactivity.popDue(now) {
-            guard let a = state.assignments[due.session], let s = state.sessions[due.session] else { continue }
-            if s.lastActivityAt + limit > now {
-                desk.inactivity.push(at: s.lastActivityAt + limit, due.session)
+            guard let a = state.assignments[due.session], let last = lastActivity(due.session) else { continue }
+            if last + limit > now {
+                desk.inactivity.push(at: last + limit, due.session)
                 continue
             }
             closeInactive(due.session, agent: a.agent, now: now, &out)
@@ -150,6 +156,7 @@ extension BrokerCore: WidgetHub {
                 desk.pendingVisitors[visitor] = nil
                 desk.pendingVisitorByToken[p.hash] = nil
             }
+            for session in desk.queueSent.keys where !state.queues.contains(session) { desk.queueSent[session] = nil }
         }
     }
 
