@@ -48,6 +48,9 @@ extension BrokerCore: AgentHub {
             switch r {
             case .messageReceived(let m):
                 guard let s = state.sessions[m.session] else { continue }
+                if let text = envelope.text, state.assignments[m.session] == nil {
+                    desk.previews[m.session] = String(text.prefix(Self.maxPreviewCharacters))
+                }
                 if let holder = state.assignments[m.session]?.agent, let link = links[holder] {
                     out.frames.append((link, messageFrame(m.session, seq: s.messages, json: m.envelopeJSON)))
                 }
@@ -131,6 +134,7 @@ extension BrokerCore: AgentHub {
                 record(.assigned(Assigned(session: session, agent: agent, at: now)), &out)
                 if let link = links[agent] { out.frames.append((link, assignedFrame(session, upTo: nil))) }
                 desk.queueSent[session] = nil
+                desk.previews[session] = nil
                 desk.queueDirty = true
                 scheduleInactivity(session, now: now)
                 let name = router.directory.agents.first { $0.id == agent }?.name ?? agent
@@ -172,8 +176,9 @@ extension BrokerCore: AgentHub {
         ])
     }
 
-    /// The newest citizen text of the session, shortened.
+    /// The newest citizen text of the session, shortened (kept while it waits; else from the history).
     func preview(_ session: String) -> String {
+        if let p = desk.previews[session] { return p }
         guard let item = state.histories[session]?.items.last(where: { $0.seq > 0 }),
               let text = (try? JSON.parse(item.json))?["text"]?.stringValue else { return "" }
         return String(text.prefix(Self.maxPreviewCharacters))

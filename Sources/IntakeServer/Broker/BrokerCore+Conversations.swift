@@ -84,6 +84,8 @@ struct Desk {
     var handleSeconds = Desk.initialHandleSeconds
     var queueDirty = false
     var nextQueueUpdate: EpochMillis = 0
+    /// Waiting session → the newest text, for offers' previews (no JSON parsing on the hot path).
+    var previews: [String: String] = [:]
     /// Session → the last `queue` event sent to its citizen.
     var queueSent: [String: (position: Int, eta: Int?)] = [:]
     /// Widget visitors welcomed but not yet in the log (written with their first message).
@@ -157,6 +159,7 @@ extension BrokerCore: WidgetHub {
                 desk.pendingVisitorByToken[p.hash] = nil
             }
             for session in desk.queueSent.keys where !state.queues.contains(session) { desk.queueSent[session] = nil }
+            for session in desk.previews.keys where !state.queues.contains(session) { desk.previews[session] = nil }
         }
     }
 
