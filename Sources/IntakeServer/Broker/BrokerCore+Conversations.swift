@@ -120,9 +120,16 @@ extension BrokerCore: WidgetHub {
 
     /// The earliest of the router's deadline, the session timers and a pending queue update.
     var nextDeadline: EpochMillis? {
-        var candidates = [router.nextDeadline, desk.wrapUps.next, desk.inactivity.next].compactMap { $0 }
-        if desk.queueDirty && desk.citizens.hasCitizenConnections { candidates.append(desk.nextQueueUpdate) }
-        return candidates.min()
+        // Runs once per wake-up of the core thread: no array, no allocation.
+        var earliest = router.nextDeadline
+        func consider(_ t: EpochMillis?) {
+            guard let t else { return }
+            earliest = min(earliest ?? t, t)
+        }
+        consider(desk.wrapUps.next)
+        consider(desk.inactivity.next)
+        if desk.queueDirty && desk.citizens.hasCitizenConnections { consider(desk.nextQueueUpdate) }
+        return earliest
     }
 
     func scheduleInactivity(_ session: String, now: EpochMillis) {
