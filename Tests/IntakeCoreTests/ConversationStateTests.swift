@@ -255,6 +255,52 @@ struct ConversationStateTests {
         #expect(live.recentlyClosed.count > 0 && live.exclusions.count > 0 && live.histories.count > 0, "seed \(seed): the mix exercised little")
     }
 
+    /// Data directories written before this version: format-1 records and a version-2 snapshot.
+    @Test func format1RecordsAndVersion2SnapshotsAreStillRead() throws {
+        func decode(_ type: BrokerRecordType, _ build: (inout ByteWriter) -> Void) throws -> BrokerRecord {
+            var w = ByteWriter()
+            w.u8(1)
+            build(&w)
+            return try w.bytes.withUnsafeBytes { try BrokerRecord.decode(type: type.rawValue, payload: $0) }
+        }
+        #expect(try decode(.enqueued) { $0.string("s1"); $0.string("tax"); $0.u8(4); $0.i64(100) }
+                    == .enqueued(Enqueued(session: "s1", queue: "tax", priority: 4, enqueuedAt: 100)))
+        #expect(try decode(.offered) { $0.string("s1"); $0.string("a1"); $0.u64(7) } == .offered(Offered(session: "s1", agent: "a1", offer: 7)))
+        #expect(try decode(.assigned) { $0.string("s1"); $0.string("a1") } == .assigned(Assigned(session: "s1", agent: "a1")))
+        #expect(try decode(.closed) { $0.string("s1"); $0.string("a1"); $0.string("done") }
+                    == .closed(Closed(session: "s1", agent: "a1", disposition: "done")))
+        #expect(Enqueued(session: "s1", queue: "tax", priority: 4, enqueuedAt: 100).effectiveRequirements == ["tax": 1])
+        // A record type this version does not know, and format 2 of a record that never had one, are refused.
+        #expect(throws: BrokerCodecError.self) { try decode(.checkpoint) { _ in } }
+        var w = ByteWriter()
+        w.u8(2)
+        w.string("s1")
+        #expect(throws: BrokerCodecError.self) { try w.bytes.withUnsafeBytes { try BrokerRecord.decode(type: 12, payload: $0) } }
+
+        var v2 = ByteWriter()
+        v2.u32(0x5453_4249)
+        v2.u8(2)
+        for _ in 0..<2 { v2.i64(1_000); v2.u32(3) }
+        v2.u64(2)
+        v2.u32(2)  // sessions
+        for (id, citizen) in [("s1", "u1"), ("s2", "u2")] {
+            v2.string(id); v2.u8(2); v2.string("cityapp"); v2.string(citizen); v2.i64(900); v2.u64(1); v2.string("m" + id)
+        }
+        v2.u32(1)  // dedupe
+        v2.string("app\u{1F}cityapp\u{1F}x"); v2.string("ms1"); v2.u32(0)
+        v2.u32(1)  // queues
+        v2.string("general"); v2.i64(600_000); v2.u32(1); v2.string("s2"); v2.u8(3); v2.i64(950)
+        v2.u64(9)  // last offer id
+        v2.u32(1)  // assignments
+        v2.string("s1"); v2.string("a1"); v2.string("general"); v2.u8(0); v2.i64(900)
+        let state = try BrokerState.fromSnapshot(v2.bytes)
+        #expect(state.sessions.count == 2 && state.lastOfferID == 9 && state.assignments["s1"]?.agent == "a1")
+        #expect(state.queues.entry(for: "s2")?.entry.priority == 3 && state.requirements(of: "s2", queue: "general") == ["general": 1])
+        #expect(state.histories.isEmpty && state.recentlyClosed.isEmpty)
+        // And it is written back as version 3, which reads the same.
+        #expect(try BrokerState.fromSnapshot(state.snapshotPayload()).hasSameContents(as: state, now: 1_000))
+    }
+
     @Test func forgetExpiredDropsOnlyWhatCanNoLongerMatter() throws {
         var s = BrokerState()
         let (m, _) = try accepted(s.ingest(envelope("a"), now: 1_000))
