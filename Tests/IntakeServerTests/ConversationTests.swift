@@ -269,6 +269,7 @@ struct ConversationTests {
     @Test func anEmergencyIsTopPriorityCountedAndLogged() throws {
         let broker = try agentBroker(dataDir: freshDataDir(), agents: try conversationDirectory())
         defer { broker.shutdown() }
+        #expect(try httpGet(broker, "/metrics").body.contains("intake_emergencies_total"), "the series exists before the first emergency")
         let tcp = try ingestConnection(broker)
         let routine = try #require(try send(tcp, messageLine("e1", citizen: "u1"))["session"]?.stringValue)
         let fire = JSON.object([("channel", "app"), ("account", "cityapp"), ("channelMessageId", "e2"), ("citizen", "u2"),

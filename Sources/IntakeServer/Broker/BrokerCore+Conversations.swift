@@ -114,6 +114,8 @@ extension BrokerCore: WidgetHub {
 
     /// Seeds the inactivity checks of the sessions held after a restart.
     func startTimers(now: EpochMillis) {
+        // Registered now, so /metrics shows them at 0 before the first event (alerts need the series).
+        _ = (emergenciesTotal, repliesByAgents, repliesByBot, sessionsOpen)
         for session in state.assignments.keys.sorted() { scheduleInactivity(session, now: now) }
         desk.nextForget = now + 60_000
     }
