@@ -169,7 +169,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private func run() {
         var taken: [Command] = []
         while true {
-            // Wake at the router's next deadline (offer timeouts, grace ends), at most 1 s away.
+            // Wake at the next deadline (router, wrap-ups, inactivity, queue positions), at most 1 s away.
             var waitNanos: UInt64 = 1_000_000_000
             if let deadline = nextDeadline {
                 let inMillis = max(0, deadline - options.clock())
