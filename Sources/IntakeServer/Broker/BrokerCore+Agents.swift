@@ -113,8 +113,10 @@ extension BrokerCore: AgentHub {
             case let .offer(o, reason):
                 let why = reason.description
                 record(.offered(Offered(session: o.session, agent: o.agent, offer: o.id, reason: why)), &out)
-                Log.info("router: offer", ["offer": .int(Int(o.id)), "session": .string(o.session), "agent": .string(o.agent),
-                                           "reason": .string(why)])
+                if Log.isEnabled(.info) {  // the fields are built before the level check inside
+                    Log.info("router: offer", ["offer": .int(Int(o.id)), "session": .string(o.session), "agent": .string(o.agent),
+                                               "reason": .string(why)])
+                }
                 // An agent in its grace period has no connection: it gets the offer when it says
                 // hello again, or the offer times out and the session goes to the next agent.
                 if let link = links[o.agent] { out.frames.append((link, offerFrame(o, now: now))) }
