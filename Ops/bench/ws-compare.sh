@@ -10,7 +10,7 @@
 #   NIO_PEER_DIR [$ROOT/../shared/peers/nio-ws]  NIO_PORT [9101]  NIO_THREADS [2]
 #   DURATION [3] WARMUP [1] RUNS [3] THREADS [cores]     ws-sweep per run
 #   IDLE_CONNS [10000] HOLD [5]                          ws-idle
-#   INTAKE_WS_PATH [/ws/widget]  INTAKE_HELLO  INTAKE_MESSAGE  INTAKE_REPLY_MATCH  (passed to intake runs)
+#   INTAKE_WS_PATH [/ws/echo]  INTAKE_HELLO  INTAKE_MESSAGE  INTAKE_REPLY_MATCH  (passed to intake runs)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,7 +25,7 @@ THREADS=${THREADS:-$(nproc)}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 HOLD=${HOLD:-5}
 INTAKE_SERVER_CMD=${1:-${INTAKE_SERVER_CMD:-}}
-INTAKE_WS_PATH=${INTAKE_WS_PATH:-/ws/widget}
+INTAKE_WS_PATH=${INTAKE_WS_PATH:-/ws/echo}
 BENCH=$ROOT/.build/release/intake-bench
 OUT=$(mktemp -d /tmp/ws-compare.XXXXXX)
 SERVER_PID=""

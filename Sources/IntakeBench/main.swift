@@ -12,6 +12,7 @@ let subcommands: [Subcommand] = [
     RecoveryCommand.subcommand,
     FAQCommand.subcommand,
     RouterCommand.subcommand,
+    E2ECommand.subcommand,
 ]
 
 @MainActor

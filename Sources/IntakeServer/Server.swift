@@ -23,8 +23,10 @@ public final class Server: Sendable {
         try self.init(config: config, ingestor: ingestor, views: views, agents: nil)
     }
 
-    /// As above; with `agents`, /ws/agent speaks the agent protocol (else it echoes).
-    init(config: ServerConfig, ingestor: (any Ingestor)?, views: (any BrokerViews)?, agents: (any AgentHub)?) throws(IOError) {
+    /// As above; with `agents`, /ws/agent speaks the agent protocol, with `widgets` /ws/widget
+    /// the widget protocol (else they echo, like /ws/echo).
+    init(config: ServerConfig, ingestor: (any Ingestor)?, views: (any BrokerViews)?, agents: (any AgentHub)?,
+         widgets: (any WidgetHub)? = nil) throws(IOError) {
         self.config = config
         Log.level = LogLevel(name: config.logLevel) ?? .info
         var limits = ConnectionLimits()
@@ -33,7 +35,7 @@ public final class Server: Sendable {
         limits.maxOutboundBytes = max(config.outboundBufferBytes * 32, 8 << 20)
         limits.slowConsumerGraceNanos = UInt64(config.slowConsumerSeconds * 1e9)
         let health = Health()
-        let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views, agents: agents)
+        let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views, agents: agents, widgets: widgets)
         let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
         self.context = context
         group = try EventLoopGroup(count: config.loops, limits: limits)

@@ -109,6 +109,7 @@ struct BrokerStateTests {
     /// and the snapshot keeps assignments and the last offer id.
     @Test func routingRecordsApplyRoundTripAndSurviveASnapshot() throws {
         var s = BrokerState()
+        s.settings.reopenWindowMillis = 0  // reopening is tested in ConversationStateTests
         let (one, _) = try #require(accepted(s.ingest(envelope("a", priority: 4, skills: ["tax"]), now: 100)))
         let (two, _) = try #require(accepted(s.ingest(envelope("b", citizen: "u2"), now: 200)))
         let records: [BrokerRecord] = [
@@ -162,7 +163,7 @@ struct BrokerStateTests {
             if case .accepted(_, let r) = live.ingest(envelope(cmid, citizen: citizen, priority: priority, skills: skills), now: now) {
                 log += r.map { r in
                     let bytes = r.encoded()
-                    return try! bytes.withUnsafeBytes { try BrokerRecord.decode(type: r.type.rawValue, payload: $0, keepEnvelope: false) }
+                    return try! bytes.withUnsafeBytes { try BrokerRecord.decode(type: r.type.rawValue, payload: $0, keepEnvelope: true) }
                 }
             }
             if i == total / 2 { snapshot = live.snapshotPayload(); snapshotAt = log.count }

@@ -20,9 +20,11 @@ func agentDirectoryFile() throws -> String {
     return path
 }
 
-func agentBroker(dataDir: String, agents: String, options: BrokerOptions = BrokerOptions()) throws -> Broker {
+func agentBroker(dataDir: String, agents: String, options: BrokerOptions = BrokerOptions(),
+                 routing: (inout RoutingSettings) -> Void = { _ in }) throws -> Broker {
     var c = brokerConfig(dataDir: dataDir)
     c.agents = agents
+    routing(&c.routing)
     return try Broker.start(config: c, options: options)
 }
 
@@ -103,9 +105,7 @@ struct AgentProtocolTests {
     }
 
     @Test func anUnansweredOfferTimesOutAndGoesToTheNextAgent() throws {
-        var options = BrokerOptions()
-        options.router.offerTimeoutMillis = 300
-        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile(), options: options)
+        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile()) { $0.router.offerTimeoutMillis = 300 }
         defer { broker.shutdown() }
         let (a1, _) = try agentClient(broker, token: "token-a1")
         let (a2, _) = try agentClient(broker, token: "token-a2")
@@ -122,9 +122,7 @@ struct AgentProtocolTests {
     }
 
     @Test func aDroppedAgentsSessionGoesBackToTheQueueAfterTheGracePeriod() throws {
-        var options = BrokerOptions()
-        options.router.graceMillis = 300
-        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile(), options: options)
+        let broker = try agentBroker(dataDir: freshDataDir(), agents: try agentDirectoryFile()) { $0.router.graceMillis = 300 }
         defer { broker.shutdown() }
         let (a1, _) = try agentClient(broker, token: "token-a1")
         let session = try #require(try send(try ingestConnection(broker), messageLine("g1"))["session"]?.stringValue)

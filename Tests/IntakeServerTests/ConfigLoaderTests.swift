@@ -2,6 +2,7 @@
 // precedence, secrets from the environment, and every problem reported at once.
 import Testing
 import IntakeServer
+import IntakeCore
 import IntakeNet
 
 @Suite(.timeLimit(.minutes(5)))
@@ -63,6 +64,47 @@ struct ConfigLoaderTests {
         #expect(e4.description.contains("at least 16"))
     }
 
+    @Test func theRoutingSectionSetsTheRouterSessionsAndRules() throws {
+        let file = #"""
+        {"routing": {"offerTimeoutSeconds": 15, "graceSeconds": 45, "maxConsecutiveTimeouts": 3, "stickySeconds": 600,
+                     "starvationSeconds": 0, "chatBlocksVoice": true, "reopenWindowSeconds": 300, "inactivitySeconds": 900,
+                     "inactivityMessage": "bye", "wrapUpSeconds": 30, "firstMessages": 2,
+                     "relaxation": [{"afterSeconds": 60, "lowerProficiencyBy": 1}, {"afterSeconds": 180, "overflowSkill": "general"}],
+                     "rules": [{"name": "ent", "match": {"keywords": ["企业"]}, "skills": ["enterprise"], "priority": 4}],
+                     "emergency": {"keywords": ["火灾"], "skills": {"emergency": 3}}}}
+        """#
+        let c = try load(["--config", "c.json"], files: ["c.json": file]).get()
+        let r = c.routing
+        #expect(r.router.offerTimeoutMillis == 15_000 && r.router.graceMillis == 45_000 && r.router.maxConsecutiveTimeouts == 3)
+        #expect(r.router.stickyMillis == 600_000 && r.router.defaultStarvationLimitMillis == nil && r.router.chatBlocksVoice)
+        #expect(r.router.relaxation == [RelaxationStep(afterMillis: 60_000, .lowerProficiency(by: 1)),
+                                        RelaxationStep(afterMillis: 180_000, .addOverflowSkill("general", minProficiency: 1))])
+        #expect(r.reopenWindowSeconds == 300 && r.inactivitySeconds == 900 && r.inactivityMessage == "bye" && r.wrapUpSeconds == 30)
+        #expect(r.firstMessages == 2 && r.rules.rules.map(\.name) == ["ent"] && r.rules.emergency.keywords == ["火灾"])
+        #expect(r.rules.emergency.skills == [SkillNeed("emergency", 3)])
+        // The defaults.
+        let d = try load([]).get().routing
+        #expect(d.router.offerTimeoutMillis == 20_000 && d.router.graceMillis == 30_000 && d.reopenWindowSeconds == 600)
+        #expect(d.inactivitySeconds == 1800 && d.wrapUpSeconds == 0 && d.rules.emergency.keywords == EmergencyClass.defaultKeywords)
+    }
+
+    @Test(arguments: [
+        (#"{"routing": {"offerTimeoutSeconds": 0}}"#, "routing.offerTimeoutSeconds: must be a number of seconds > 0"),
+        (#"{"routing": {"graceSeconds": -1}}"#, "routing.graceSeconds: must be a number of seconds >= 0"),
+        (#"{"routing": {"offerTimeout": 5}}"#, "routing.offerTimeout: unknown key"),
+        (#"{"routing": {"maxConsecutiveTimeouts": 0}}"#, "routing.maxConsecutiveTimeouts: must be an integer from 1 to 100"),
+        (#"{"routing": {"relaxation": [{"afterSeconds": 60, "lowerProficiencyBy": 1}, {"afterSeconds": 30, "lowerProficiencyBy": 1}]}}"#,
+         "routing: relaxation[1].afterMillis must increase and be > 0"),
+        (#"{"routing": {"relaxation": [{"afterSeconds": 60}]}}"#, "routing.relaxation[0]: needs lowerProficiencyBy (1-4) or overflowSkill (a skill name)"),
+        (#"{"routing": {"rules": [{"name": "x", "priority": 12}]}}"#, "routing.rules[0].priority: must be an integer from 0 to 9"),
+        (#"{"routing": {"emergency": {"keywords": "火灾"}}}"#, "routing.emergency.keywords: must be an array of non-empty strings ([] turns the class off)"),
+        (#"{"routing": []}"#, "routing: must be an object"),
+    ])
+    func badRoutingValuesAreNamed(_ file: String, _ problem: String) {
+        guard case .failure(let e) = load(["--config", "c.json"], files: ["c.json": file]) else { Issue.record("accepted: \(file)"); return }
+        #expect(e.description.contains("config file c.json: " + problem), "\(e.description)")
+    }
+
     @Test func durationsAndSizes() {
         #expect(ConfigLoader.parseDuration("30d") == 2_592_000.0)
         #expect(ConfigLoader.parseDuration("500ms") == 0.5)
@@ -92,6 +134,8 @@ struct SampleConfigTests {
         #expect(c.maxHeaderBytes == 16384)
         #expect(c.retentionSeconds == 30 * 86400)
         #expect(c.tlsCert == nil && c.tlsKey == nil && c.tlsContext == nil && !c.tcpTLS)  // listed, empty: TLS off
+        #expect(c.routing.router.offerTimeoutMillis == 20_000 && c.routing.reopenWindowSeconds == 600)
+        #expect(c.routing.rules.rules.count >= 2 && c.routing.rules.emergency.keywords == EmergencyClass.defaultKeywords)
     }
 }
 

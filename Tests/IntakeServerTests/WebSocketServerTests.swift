@@ -14,7 +14,7 @@ struct WebSocketServerTests {
     func echoAtLengthBoundaries(size: Int) throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let ws = try WebSocketTestClient(port: server.httpEndpoint.port, path: "/ws/widget")
+        let ws = try WebSocketTestClient(port: server.httpEndpoint.port, path: "/ws/echo")
         let text = String(repeating: "z", count: size)
         try ws.sendText(text)
         #expect(try ws.receive(timeout: 10) == .text(text))
@@ -58,7 +58,7 @@ struct WebSocketServerTests {
     func badFramesGetTheirCloseCode(_ bad: BadFrame) throws {
         let server = try startServer()
         defer { server.shutdown() }
-        let ws = try WebSocketTestClient(port: server.httpEndpoint.port, path: "/ws/widget")
+        let ws = try WebSocketTestClient(port: server.httpEndpoint.port, path: "/ws/echo")
         try bad.send(ws)
         #expect(try ws.receiveClose(timeout: 5) == bad.code)
     }
@@ -78,7 +78,7 @@ struct WebSocketServerTests {
         let port = server.httpEndpoint.port
         let failures = Mutex<[String]>([])
         // 1,000 connections open at once, then exchanging messages from 10 slices in parallel.
-        let clients = try (0..<1000).map { _ in try WebSocketTestClient(port: port, path: "/ws/widget") }
+        let clients = try (0..<1000).map { _ in try WebSocketTestClient(port: port, path: "/ws/echo") }
         #expect(waitFor { server.openConnections == 1000 })
         let box = UncheckedBox(clients)
         DispatchQueue.concurrentPerform(iterations: 10) { t in

@@ -20,7 +20,7 @@ def run(coro):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("path", ["/ws/widget"])
+@pytest.mark.parametrize("path", ["/ws/echo"])
 def test_text_and_binary_echo(broker, size, path):
     async def go():
         async with websockets.connect(broker.ws_base + path, max_size=2 * 1024 * 1024, compression=None) as ws:
@@ -36,7 +36,7 @@ def test_text_and_binary_echo(broker, size, path):
 
 def test_fragmented_message_is_reassembled(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", compression=None) as ws:
             await ws.send(["你好，", "12345 ", "热线"])  # three frames: text + 2 continuations
             assert await ws.recv() == "你好，12345 热线"
             await ws.send([b"\x00\x01", b"", b"\x02"])
@@ -46,7 +46,7 @@ def test_fragmented_message_is_reassembled(broker):
 
 def test_ping_is_answered_with_pong(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", compression=None) as ws:
             for payload in [b"", b"hello", os.urandom(125)]:
                 waiter = await ws.ping(payload)
                 latency = await asyncio.wait_for(waiter, 5)
@@ -56,7 +56,7 @@ def test_ping_is_answered_with_pong(broker):
 
 def test_close_handshake_echoes_code(broker):
     async def go():
-        ws = await websockets.connect(broker.ws_base + "/ws/widget", compression=None)
+        ws = await websockets.connect(broker.ws_base + "/ws/echo", compression=None)
         await ws.close(code=1000, reason="bye")
         assert ws.close_code == 1000
         assert ws.state.name == "CLOSED"
@@ -65,7 +65,7 @@ def test_close_handshake_echoes_code(broker):
 
 def test_oversized_message_closes_with_1009(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/widget", max_size=None, compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", max_size=None, compression=None) as ws:
             await ws.send(b"x" * (1024 * 1024 + 1))
             with pytest.raises(ConnectionClosed) as info:
                 await ws.recv()
@@ -75,7 +75,7 @@ def test_oversized_message_closes_with_1009(broker):
 
 def test_invalid_utf8_text_closes_with_1007(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", compression=None) as ws:
             await ws.send(b"\xc3\x28 not utf-8", text=True)
             with pytest.raises(ConnectionClosed) as info:
                 await ws.recv()
@@ -85,7 +85,7 @@ def test_invalid_utf8_text_closes_with_1007(broker):
 
 def test_many_clients_at_once(broker):
     async def client(i):
-        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", compression=None) as ws:
             for n in range(20):
                 msg = f"client {i} message {n}"
                 await ws.send(msg)
@@ -98,7 +98,7 @@ def test_many_clients_at_once(broker):
 
 def test_sigterm_closes_clients_with_1001_and_exits_0(broker):
     async def go():
-        async with websockets.connect(broker.ws_base + "/ws/widget", compression=None) as ws:
+        async with websockets.connect(broker.ws_base + "/ws/echo", compression=None) as ws:
             await ws.send("before")
             assert await ws.recv() == "before"
             broker.proc.send_signal(signal.SIGTERM)

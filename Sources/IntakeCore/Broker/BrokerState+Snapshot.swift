@@ -4,11 +4,14 @@
 
 extension BrokerState {
     static let snapshotMagic: UInt32 = 0x5453_4249  // "IBST"
-    static let snapshotVersion: UInt8 = 2  // 2 adds the assignments; 1 is still read
+    /// 2 added the assignments; 3 the conversation and routing state (sessions' requirements,
+    /// replies and cursors, closed sessions, offers, exclusions, last agents, visitors,
+    /// histories). Versions 1 and 2 are still read.
+    static let snapshotVersion: UInt8 = 3
 
     /// The state as a snapshot payload.
     public func snapshotPayload() -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + dedupe.count * 72 + sessions.count * 80)
+        var w = ByteWriter(capacity: 64 + dedupe.count * 72 + sessions.count * 96 + historyBytes + histories.count * 16)
         w.u32(Self.snapshotMagic)
         w.u8(Self.snapshotVersion)
         for g in [messageIDs, sessionIDs] {
@@ -23,19 +26,13 @@ extension BrokerState {
         w.u32(UInt32(sessions.count))
         for s in sessions.values {
             number[s.id] = UInt32(number.count)
-            w.string(s.id)
-            w.u8(Self.channelCode(s.channel))
-            w.string(s.account)
-            w.string(s.citizen)
-            w.i64(s.openedAt)
-            w.u64(UInt64(s.messages))
-            w.string(s.lastMessage)
+            Self.write(s, to: &w)
         }
         w.u32(UInt32(dedupe.count))
         for (key, e) in dedupe {
             w.string(key)
             w.string(e.message)
-            // A session unknown here cannot happen on the live path; keep it by name anyway.
+            // Closed sessions' entries (and a session unknown here) are kept by name.
             if let n = number[e.session] { w.u32(n) } else { w.u32(UInt32.max); w.string(e.session) }
         }
         let names = queues.queueNames
@@ -60,39 +57,119 @@ extension BrokerState {
             w.string(a.queue)
             w.u8(UInt8(a.priority))
             w.i64(a.enqueuedAt)
+            w.i64(a.assignedAt)
+        }
+        // Version 3.
+        w.u32(UInt32(recentlyClosed.count))
+        for c in recentlyClosed.values {
+            Self.write(c.session, to: &w)
+            w.i64(c.closedAt)
+            w.string(c.agent)
+        }
+        w.u32(UInt32(pendingOffers.count))
+        for (session, o) in pendingOffers {
+            w.string(session)
+            w.string(o.agent)
+            w.u64(o.offer)
+        }
+        w.u32(UInt32(exclusions.count))
+        for (session, agents) in exclusions {
+            w.string(session)
+            w.u32(UInt32(agents.count))
+            for a in agents { w.string(a) }
+        }
+        w.u32(UInt32(lastAgents.count))
+        for (owner, l) in lastAgents {
+            w.string(owner)
+            w.string(l.agent)
+            w.i64(l.at)
+        }
+        w.u32(UInt32(visitors.count))
+        for (visitor, v) in visitors {
+            w.string(visitor)
+            w.blob(v.tokenHash)
+            w.i64(v.seenAt)
+        }
+        w.u32(UInt32(histories.count))
+        for (session, h) in histories {
+            w.string(session)
+            w.u32(UInt32(h.items.count))
+            for item in h.items {
+                w.u64(UInt64(item.seq))
+                w.blob(item.json)
+            }
         }
         return w.bytes
     }
 
-    /// The state a snapshot payload describes.
-    public static func fromSnapshot(_ payload: [UInt8]) throws(BrokerCodecError) -> BrokerState {
-        let result = payload.withUnsafeBytes { raw in Result { () throws(BrokerCodecError) in try decode(raw) } }
+    /// The state a snapshot payload describes, with `settings` (which are not stored).
+    public static func fromSnapshot(_ payload: [UInt8], settings: BrokerSettings = BrokerSettings()) throws(BrokerCodecError) -> BrokerState {
+        let result = payload.withUnsafeBytes { raw in Result { () throws(BrokerCodecError) in try decode(raw, settings: settings) } }
         return try result.get()
     }
 
-    private static func decode(_ raw: UnsafeRawBufferPointer) throws(BrokerCodecError) -> BrokerState {
+    private static func write(_ s: BrokerSession, to w: inout ByteWriter) {
+        w.string(s.id)
+        w.u8(Self.channelCode(s.channel))
+        w.string(s.account)
+        w.string(s.citizen)
+        w.i64(s.openedAt)
+        w.u64(UInt64(s.messages))
+        w.string(s.lastMessage)
+        w.requirements(s.requirements)
+        w.u64(UInt64(s.replies))
+        w.u64(UInt64(s.deliveredUpTo))
+        w.i64(s.lastActivityAt)
+        w.u8(s.emergency ? 1 : 0)
+        w.u32(UInt32(s.replyIDs.count))
+        for (clientId, id) in s.replyIDs.sorted(by: { $0.key < $1.key }) {
+            w.string(clientId)
+            w.string(id)
+        }
+    }
+
+    private static func readSession(_ r: inout ByteReader, version: UInt8) throws(BrokerCodecError) -> BrokerSession {
+        let id = try r.string()
+        let channel = try channel(code: try r.u8())
+        var s = BrokerSession(id: id, channel: channel, account: try r.string(), citizen: try r.string(),
+                              openedAt: try r.i64(), messages: Int(try r.u64()), lastMessage: try r.string())
+        if version >= 3 {
+            s.requirements = try r.requirements()
+            s.replies = Int(clamping: try r.u64())
+            s.deliveredUpTo = Int(clamping: try r.u64())
+            s.lastActivityAt = try r.i64()
+            s.emergency = try r.u8() != 0
+            for _ in 0..<Int(try r.u32()) {
+                let clientId = try r.string()
+                s.replyIDs[clientId] = try r.string()
+            }
+        }
+        return s
+    }
+
+    private static func decode(_ raw: UnsafeRawBufferPointer, settings: BrokerSettings) throws(BrokerCodecError) -> BrokerState {
         var r = ByteReader(raw)
         guard try r.u32() == snapshotMagic else { throw BrokerCodecError("not a broker state snapshot (bad magic)") }
         let version = try r.u8()
-        guard version == 1 || version == snapshotVersion else { throw BrokerCodecError("unknown broker snapshot version \(version)") }
-        let messageIDs = IDGenerator(prefix: "m", lastMillis: try r.i64(), counter: try r.u32())
-        let sessionIDs = IDGenerator(prefix: "s", lastMillis: try r.i64(), counter: try r.u32())
-        let messageCount = Int(try r.u64())
+        guard (1...snapshotVersion).contains(version) else { throw BrokerCodecError("unknown broker snapshot version \(version)") }
+        var state = BrokerState(settings: settings)
+        state.messageIDs = IDGenerator(prefix: "m", lastMillis: try r.i64(), counter: try r.u32())
+        state.sessionIDs = IDGenerator(prefix: "s", lastMillis: try r.i64(), counter: try r.u32())
+        state.messageCount = Int(try r.u64())
 
         let sessionCount = Int(try r.u32())
+        guard sessionCount <= raw.count else { throw BrokerCodecError("\(sessionCount) sessions in \(raw.count) bytes") }
         var sessions: [String: BrokerSession] = [:]
         sessions.reserveCapacity(sessionCount)
         var ids: [String] = []
         ids.reserveCapacity(sessionCount)
         for _ in 0..<sessionCount {
-            let id = try r.string()
-            let channel = try channel(code: try r.u8())
-            let s = BrokerSession(id: id, channel: channel, account: try r.string(), citizen: try r.string(),
-                                  openedAt: try r.i64(), messages: Int(try r.u64()), lastMessage: try r.string())
-            sessions[id] = s
-            ids.append(id)
+            let s = try readSession(&r, version: version)
+            sessions[s.id] = s
+            ids.append(s.id)
         }
         let dedupeCount = Int(try r.u32())
+        guard dedupeCount <= raw.count else { throw BrokerCodecError("\(dedupeCount) dedupe entries in \(raw.count) bytes") }
         var dedupe: [String: DedupeEntry] = [:]
         dedupe.reserveCapacity(dedupeCount)
         for _ in 0..<dedupeCount {
@@ -121,21 +198,61 @@ extension BrokerState {
                 }
             }
         }
-        var assignments: [String: SessionAssignment] = [:]
-        var lastOfferID: UInt64 = 0
         if version >= 2 {
-            lastOfferID = try r.u64()
+            state.lastOfferID = try r.u64()
             for _ in 0..<Int(try r.u32()) {
                 let session = try r.string(), agent = try r.string(), queue = try r.string()
                 let priority = Int(try r.u8()), at = try r.i64()
-                assignments[session] = SessionAssignment(agent: agent, queue: queue, priority: priority, enqueuedAt: at)
+                let assignedAt = version >= 3 ? try r.i64() : 0
+                state.assignments[session] = SessionAssignment(agent: agent, queue: queue, priority: priority, enqueuedAt: at,
+                                                               assignedAt: assignedAt)
+            }
+        }
+        if version >= 3 {
+            for _ in 0..<Int(try r.u32()) {
+                let s = try readSession(&r, version: version)
+                let closedAt = try r.i64(), agent = try r.string()
+                state.recentlyClosed[s.id] = ClosedSession(session: s, closedAt: closedAt, agent: agent)
+                state.closedByOwner[s.owner] = s.id
+            }
+            for _ in 0..<Int(try r.u32()) {
+                let session = try r.string()
+                state.pendingOffers[session] = PendingOffer(agent: try r.string(), offer: try r.u64())
+            }
+            for _ in 0..<Int(try r.u32()) {
+                let session = try r.string()
+                var agents: [String] = []
+                for _ in 0..<Int(try r.u32()) { agents.append(try r.string()) }
+                state.exclusions[session] = agents
+            }
+            for _ in 0..<Int(try r.u32()) {
+                let owner = try r.string()
+                state.lastAgents[owner] = LastAgent(agent: try r.string(), at: try r.i64())
+            }
+            for _ in 0..<Int(try r.u32()) {
+                let visitor = try r.string()
+                let hash = Array(try r.blob())
+                state.visitors[visitor] = VisitorEntry(tokenHash: hash, seenAt: try r.i64())
+                state.visitorByToken[hash] = visitor
+            }
+            for _ in 0..<Int(try r.u32()) {
+                let session = try r.string()
+                var h = SessionHistory()
+                for _ in 0..<Int(try r.u32()) {
+                    let seq = Int(clamping: try r.u64())
+                    let json = Array(try r.blob())
+                    h.items.append(SessionHistory.Item(seq: seq, json: json))
+                    h.bytes += json.count
+                }
+                state.histories[session] = h
+                state.historyBytes += h.bytes
             }
         }
         guard r.isAtEnd else { throw BrokerCodecError("\(raw.count - r.offset) trailing bytes after the broker state") }
-        var state = BrokerState()
-        state.restore(dedupe: dedupe, sessions: sessions, queues: queues, messageIDs: messageIDs, sessionIDs: sessionIDs,
-                      messageCount: messageCount, assignments: assignments,
-                      lastOfferID: lastOfferID)
+        state.dedupe = dedupe
+        state.sessions = sessions
+        state.queues = queues
+        state.reindexOpenSessions()
         return state
     }
 

@@ -174,6 +174,17 @@ public struct Router: Sendable {
         offers.keys.sorted().map { publicOffer(offers[$0]!) }
     }
 
+    /// The pending offer `id`, or `nil` when it is not pending. O(1).
+    public func offer(_ id: OfferID) -> Offer? {
+        offers[id].map(publicOffer)
+    }
+
+    /// The agent's pending offers, oldest first. O(offers of the agent).
+    public func pendingOffers(of agent: String) -> [Offer] {
+        guard let a = agentIndex[agent].map(Int.init) else { return [] }
+        return agents[a].offerIDs.sorted().compactMap { offers[$0].map(publicOffer) }
+    }
+
     /// The live sessions the agent holds (assigned or wrapping up), sorted.
     public func sessions(of agent: String) -> [String] {
         guard let a = agentIndex[agent].map(Int.init) else { return [] }

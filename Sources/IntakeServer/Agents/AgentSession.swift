@@ -18,8 +18,20 @@ enum AgentCommand: Sendable {
     case accept(OfferID)
     case decline(OfferID)
     case close(session: String, disposition: String)
+    /// A reply to the session's citizen; `clientId` makes a repeat idempotent.
+    case send(session: String, text: String, clientId: String)
+    /// Every citizen message of `session` up to `seq` `upTo` arrived.
+    case ack(session: String, upTo: Int)
+    /// Move the session to other skills, or to a named agent.
+    case transfer(session: String, to: TransferTarget)
     /// The connection is gone (the grace period starts).
     case gone
+}
+
+/// Something frames can be sent to from any thread (an agent or widget connection, or a
+/// citizen delivery in the core's Outbox).
+protocol FrameSink: Sendable {
+    func send(_ text: String)
 }
 
 /// The core thread's side of the agent connections.
@@ -28,7 +40,7 @@ protocol AgentHub: Sendable {
 }
 
 /// A handle on one agent connection that any thread may use: frames hop to its loop.
-final class AgentLink: @unchecked Sendable {
+final class AgentLink: FrameSink, @unchecked Sendable {
     /// Unique in the process.
     let id: UInt64
     private let loop: EventLoop
@@ -126,10 +138,65 @@ final class AgentSession: WebSocketSession {
         case "close":
             guard let session = field("session") else { return .failure(FrameError(code: "bad_frame", message: "close needs a 'session'")) }
             return .success(.close(session: session, disposition: field("disposition") ?? ""))
-        case "send", "ack", "transfer":
-            return .failure(FrameError(code: "not_implemented", message: "'\(type)' is not implemented yet"))
+        case "send":
+            guard let session = field("session") else { return .failure(FrameError(code: "bad_frame", message: "send needs a 'session'")) }
+            guard let text = field("text"), !text.isEmpty, text.utf8.count <= EnvelopeLimits.maxTextBytes else {
+                return .failure(FrameError(code: "bad_frame", message: "send needs a 'text' of 1-\(EnvelopeLimits.maxTextBytes) bytes"))
+            }
+            guard let clientId = field("clientId"), !clientId.isEmpty, clientId.utf8.count <= maxClientIdBytes else {
+                return .failure(FrameError(code: "bad_frame", message: "send needs a 'clientId' of 1-\(maxClientIdBytes) bytes"))
+            }
+            return .success(.send(session: session, text: text, clientId: clientId))
+        case "ack":
+            guard let session = field("session") else {
+                return .failure(FrameError(code: "bad_frame", message: "ack needs the 'session' whose messages it acknowledges"))
+            }
+            guard let upTo = json["upTo"]?.intValue, upTo >= 0 else {
+                return .failure(FrameError(code: "bad_frame", message: "ack needs 'upTo', the seq of the newest message received"))
+            }
+            return .success(.ack(session: session, upTo: Int(clamping: upTo)))
+        case "transfer":
+            guard let session = field("session") else { return .failure(FrameError(code: "bad_frame", message: "transfer needs a 'session'")) }
+            switch (json["skills"], field("agent")) {
+            case (nil, let agent?) where !agent.isEmpty:
+                return .success(.transfer(session: session, to: .agent(agent)))
+            case (let skills?, nil):
+                guard let needs = transferSkills(skills) else {
+                    return .failure(FrameError(code: "bad_frame", message: "transfer 'skills' must be 1-\(EnvelopeLimits.maxSkills) skill names, "
+                                               + "or an object of skill names to proficiencies 1-5"))
+                }
+                return .success(.transfer(session: session, to: .skills(needs.requirements, queue: needs.queue)))
+            default:
+                return .failure(FrameError(code: "bad_frame", message: "transfer needs either 'skills' or 'agent'"))
+            }
         default:
             return .failure(FrameError(code: "unknown_type", message: "unknown frame type '\(type)'"))
         }
+    }
+
+    /// Longest `clientId` of a `send`.
+    static let maxClientIdBytes = 128
+
+    /// `["tax","english"]` (proficiency 1 each) or `{"tax": 3}`; the first named is the queue.
+    static func transferSkills(_ json: JSON) -> (requirements: [String: Int], queue: String)? {
+        var pairs: [(String, Int)] = []
+        if let names = json.arrayValue {
+            for n in names {
+                guard let s = n.stringValue else { return nil }
+                pairs.append((s, 1))
+            }
+        } else if let members = json.objectValue {
+            for (name, level) in members {
+                guard let l = level.intValue, (1...5).contains(l) else { return nil }
+                pairs.append((name, Int(l)))
+            }
+        } else {
+            return nil
+        }
+        guard (1...EnvelopeLimits.maxSkills).contains(pairs.count),
+              pairs.allSatisfy({ !$0.0.isEmpty && $0.0.utf8.count <= EnvelopeLimits.maxSkillBytes }) else { return nil }
+        var requirements: [String: Int] = [:]
+        for (s, l) in pairs { requirements[s] = max(requirements[s] ?? 0, l) }
+        return (requirements, pairs[0].0)
     }
 }

@@ -11,6 +11,7 @@ import IntakeStore
 import IntakeNet
 import IntakeTelemetry
 import Glibc
+import Synchronization
 
 /// Why the broker did not start, with what the operator should do.
 public enum BrokerStartError: Error, CustomStringConvertible {
@@ -50,6 +51,7 @@ public final class Broker: Sendable {
     public let server: Server
     let core: BrokerCore
     let store: LogStore
+    private let shutDown = Atomic<Bool>(false)
 
     /// What start-up found: recovery report, how many records were replayed, and timings.
     public struct StartReport: Sendable {
@@ -70,21 +72,21 @@ public final class Broker: Sendable {
     /// Opens the store in `config.dataDir`, rebuilds the state, starts the core and the server.
     public static func start(config: ServerConfig, options: BrokerOptions = BrokerOptions()) throws(BrokerStartError) -> Broker {
         // The directory first: a bad one is a configuration error (exit 2) that touches no data.
-        if let problem = options.router.problems().first { throw .agents("router settings: \(problem)") }
+        if let problem = config.routing.router.problems().first { throw .agents("routing settings: \(problem)") }
         let (directory, directoryFile) = try AgentDirectoryFile.load(path: config.agents, environment: ProcessEnvironment.current)
         let (store, state, report) = try openState(config: config, options: options)
-        let (router, startActions) = rebuildRouter(state: state, directory: directory, config: options.router,
+        let (router, startActions) = rebuildRouter(state: state, directory: directory, config: config.routing.router,
                                                    now: options.clock())
         Log.info("broker: agent directory loaded", ["file": .string(directoryFile ?? "(none found: no agents)"),
                                                     "agents": .int(directory.agents.count),
                                                     "assigned": .int(state.assignments.count)])
         let core = BrokerCore(store: store, state: state, router: router, startActions: startActions,
-                              lastSequence: store.acknowledgedSequence, options: options,
+                              lastSequence: store.acknowledgedSequence, options: options, routing: config.routing,
                               retentionSeconds: config.retentionSeconds)
         core.start()
         let server: Server
         do {
-            server = try Server(config: config, ingestor: core, views: core, agents: core)
+            server = try Server(config: config, ingestor: core, views: core, agents: core, widgets: core)
         } catch {
             core.stop()
             store.close()
@@ -102,23 +104,13 @@ public final class Broker: Sendable {
         self.startReport = report
     }
 
-    /// The router for a rebuilt state: its waiting sessions in service order, its assignments
-    /// (their agents get a grace period to reconnect).
+    /// The router as the log describes it (`BrokerState.routerSnapshot`): queues in order with
+    /// their waits, assignments and pending offers (renewed) with their agents, who get a grace
+    /// period to reconnect, exclusions and sticky pairs.
     static func rebuildRouter(state: BrokerState, directory: AgentDirectory, config: RouterConfig,
                               now: EpochMillis) -> (Router, [RouterAction]) {
-        var queued: [SessionRequest] = []
-        for name in state.queues.queueNames {
-            for e in state.queues[queue: name]!.ordered(now: now) {
-                queued.append(BrokerCore.request(Enqueued(session: e.id, queue: name, priority: e.priority, enqueuedAt: e.enqueuedAt),
-                                                 sessions: state.sessions))
-            }
-        }
-        queued.sort { $0.enqueuedAt < $1.enqueuedAt }
-        let assigned = state.assignments.sorted { $0.key < $1.key }.map { session, a in
-            (BrokerCore.request(Enqueued(session: session, queue: a.queue, priority: a.priority, enqueuedAt: a.enqueuedAt),
-                                sessions: state.sessions), agent: a.agent)
-        }
-        return Router.rebuilt(directory: directory, config: config, now: now, queued: queued, assigned: assigned, lastOfferID: state.lastOfferID)
+        Router.restore(state.routerSnapshot(directory: directory, now: now), directory: directory, config: config, now: now,
+                       connectionsLost: true)
     }
 
     /// Opens the log and rebuilds the state (no threads but the store's writer are started).
@@ -142,10 +134,11 @@ public final class Broker: Sendable {
             ])
         }
         let t1 = clock.now
-        var state = BrokerState()
+        let settings = config.routing.brokerSettings
+        var state = BrokerState(settings: settings)
         if let snap = recovery.snapshot {
             do {
-                state = try BrokerState.fromSnapshot(snap.payload)
+                state = try BrokerState.fromSnapshot(snap.payload, settings: settings)
             } catch {
                 store.close()
                 throw .state("snapshot \(snap.file) cannot be decoded (\(error)); move it out of the data directory "
@@ -157,7 +150,8 @@ public final class Broker: Sendable {
         do {
             replayed = try store.replay(after: recovery.snapshot?.sequence ?? 0) { view in
                 do {
-                    state.apply(try BrokerRecord.decode(type: view.type, payload: view.payload, keepEnvelope: false))
+                    // Envelopes are kept: the open sessions' histories are rebuilt from them.
+                    state.apply(try BrokerRecord.decode(type: view.type, payload: view.payload, keepEnvelope: true))
                 } catch {
                     throw BrokerStartError.state("record \(view.sequence) (type \(view.type)) cannot be decoded: \(error)",
                                                  dataDir: config.dataDir)
@@ -195,6 +189,7 @@ public final class Broker: Sendable {
     /// Stops accepting, lets connections finish (their acknowledgements included), stops the
     /// core thread, then closes the store (flush and fsync). Idempotent.
     public func shutdown() {
+        guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.shutdown()
         core.stop()
         store.close()

@@ -31,7 +31,6 @@ struct QueueGauges {
     }
 }
 
-let sessionsOpen = MetricsRegistry.shared.gauge("intake_sessions_open", help: "Open sessions (queued, offered, assigned or with the bot).")
 let sessionsAssigned = MetricsRegistry.shared.gauge("intake_sessions_assigned", help: "Sessions held by an agent.")
 
 extension BrokerCore {

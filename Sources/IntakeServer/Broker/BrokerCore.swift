@@ -40,9 +40,6 @@ public struct BrokerOptions: Sendable {
     /// Wall clock for receivedAt and ids.
     public var clock: @Sendable () -> EpochMillis = LogOptions.wallClockMillis
 
-    /// The router's settings (offer timeout, grace period …; docs/ROUTING.md).
-    public var router = RouterConfig()
-
     /// The defaults.
     public init() {}
 }
@@ -53,10 +50,13 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case ingest(Envelope, PendingBatch.Reply)
         case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
         case agent(AgentLink, AgentCommand)
+        case widget(WidgetLink, WidgetCommand)
     }
 
     let store: LogStore
     let options: BrokerOptions
+    /// The `routing` section of the configuration (router, sessions, rules).
+    let routing: RoutingSettings
     let retention: Duration
 
     // Guarded by `inbox`.
@@ -67,13 +67,13 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     // Core thread only (and the thread that created it, before `start`).
     var state: BrokerState
     /// The router beside the state, and what the agent side of the core keeps
-    /// (BrokerCore+Agents.swift): connections by agent, message history per open session.
+    /// (BrokerCore+Agents.swift): connections by agent.
     var router: Router
     var links: [String: AgentLink] = [:]
     var agentOfLink: [UInt64: String] = [:]
-    var history: [String: SessionHistory] = [:]
-    /// Bytes of envelope JSON held in `history` (bounded by `maxHistoryBytes`).
-    var historyBytes = 0
+    /// Citizens' connections, timers, acknowledgements to batch, queue positions
+    /// (BrokerCore+Conversations.swift).
+    var desk = Desk()
     /// Each agent's presence as last counted in `intake_agents{state}`.
     var countedPresence: [String: Presence] = [:]
     /// Actions the router produced when it was rebuilt at start-up, handled on the first pass.
@@ -101,19 +101,21 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     }
 
     init(store: LogStore, state: BrokerState, router: Router, startActions: [RouterAction], lastSequence: UInt64,
-         options: BrokerOptions, retentionSeconds: Int64) {
+         options: BrokerOptions, routing: RoutingSettings, retentionSeconds: Int64) {
         self.store = store
         self.state = state
         self.router = router
         self.startActions = startActions
         self.lastSequence = lastSequence
         self.options = options
+        self.routing = routing
         self.retention = .seconds(retentionSeconds)
         lastSnapshotNanos = ConditionLock.now()
         for a in router.directory.agents { notePresence(a.id) }
         // Globals are created on first use: register these now so /metrics shows them at 0
         // from the start (CONTRACT.md's names; alerts and rates need the series to exist).
         _ = (assignmentsTotal, offersTimedOut, waitSeconds, sessionsOpen, sessionsAssigned)
+        startTimers(now: options.clock())
     }
 
     func start() {
@@ -157,6 +159,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         return enqueue(c)
     }
 
+    /// A citizen connection's command (`pastLimit` for `gone`, as for agents).
+    func enqueueCitizen(_ c: Command, pastLimit: Bool) -> ClientError? { enqueue(c, pastLimit: pastLimit) }
+
     private func enqueue(_ c: Command, pastLimit: Bool = false) -> ClientError? {
         inbox.lock()
         defer { inbox.unlock() }
@@ -177,9 +182,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private func run() {
         var taken: [Command] = []
         while true {
-            // Wake at the router's next deadline (offer timeouts, grace ends), at most 1 s away.
+            // Wake at the next deadline (router, wrap-ups, inactivity, queue positions), at most 1 s away.
             var waitNanos: UInt64 = 1_000_000_000
-            if let deadline = router.nextDeadline {
+            if let deadline = nextDeadline {
                 let inMillis = max(0, deadline - options.clock())
                 waitNanos = min(waitNanos, UInt64(inMillis) * 1_000_000)
             }
@@ -213,6 +218,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             handle(actions, now: now, &out)
         }
         if let deadline = router.nextDeadline, deadline <= now { route(.tick, now: now, &out) }
+        beginPass(now: now, &out)
         for command in taken {
             switch command {
             case let .ingest(envelope, reply):
@@ -239,8 +245,15 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     continue
                 }
                 agentCommand(link, command, now: now, &out)
+            case let .widget(link, command):
+                if let failure, !command.isGone {
+                    link.sendError("unavailable", Self.refusal(failure))
+                    continue
+                }
+                widgetCommand(link, command, now: now, &out)
             }
         }
+        endPass(now: now, &out)
         let frames = out.frames
         guard !out.records.isEmpty else {
             // Nothing of its own to wait for; still after everything appended before (completions run in order).

@@ -217,6 +217,10 @@ public enum ConfigLoader {
                 }
                 continue
             }
+            if key == "routing" {
+                config.routing = RoutingSettings.parse(value, source: "config file \(path): routing", problems: &problems)
+                continue
+            }
             if key == "rules" || key == "bot" { continue }  // read by their own subsystems
             guard let spec = options.first(where: { $0.jsonKey == key }) else { problems.append("\(source): unknown key"); continue }
             let text: String

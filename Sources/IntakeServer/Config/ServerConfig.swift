@@ -60,6 +60,8 @@ public struct ServerConfig: Sendable {
     /// The TLS context built from `tlsCert` and `tlsKey` when the configuration was loaded
     /// (so a bad pair is a configuration error, exit 2); nil: plaintext HTTP.
     public var tlsContext: TLSContext?
+    /// The `routing` section: router timers, session lifecycle, classification rules.
+    public var routing = RoutingSettings()
 
     public init() {}
 }

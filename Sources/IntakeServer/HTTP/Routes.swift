@@ -9,7 +9,8 @@ import WebChannel
 
 enum Routes {
     static func make(config: ServerConfig, health: Health, ingestor: (any Ingestor)?,
-                     views: (any BrokerViews)?, agents: (any AgentHub)? = nil) -> HTTPRouter<HTTPRoute> {
+                     views: (any BrokerViews)?, agents: (any AgentHub)? = nil,
+                     widgets: (any WidgetHub)? = nil) -> HTTPRouter<HTTPRoute> {
         var router = HTTPRouter<HTTPRoute>()
         router.add("GET", "/healthz", .sync { _ in .text(.ok, "ok\n") })
         router.add("GET", "/readyz", .sync { _ in
@@ -23,8 +24,14 @@ enum Routes {
             r.headers.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             return r
         })
-        router.add("GET", "/ws/widget", .websocket(.widget) { _ in EchoSession() })
-        // Without a broker (a bare Server), /ws/agent stays the foundation's echo.
+        // The foundation's echo, kept for `intake-bench ws` and the WebSocket interop tests.
+        router.add("GET", "/ws/echo", .websocket(.widget) { _ in EchoSession() })
+        // Without a broker (a bare Server), /ws/widget and /ws/agent echo too.
+        if let widgets {
+            router.add("GET", "/ws/widget", .websocket(.widget) { _ in WidgetSession(hub: widgets, ingestor: ingestor) })
+        } else {
+            router.add("GET", "/ws/widget", .websocket(.widget) { _ in EchoSession() })
+        }
         if let agents {
             router.add("GET", "/ws/agent", .websocket(.agent) { _ in AgentSession(hub: agents) })
         } else {
