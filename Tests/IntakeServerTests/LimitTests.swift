@@ -200,6 +200,7 @@ struct SlowPeerTests {
                             dribble: UInt8(ascii: "{"), for: 6)
         #expect(String(decoding: b.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
         #expect(b.after >= 0.9 && b.after < 3.5, "408 after \(b.after) s")
+        print("slowloris: dribbled head answered 408 after \(h.after) s, dribbled body after \(b.after) s (header timeout 1 s)")
         // Others were served meanwhile.
         let ok = try TestSocket(port: port)
         #expect(try httpExchange(ok, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
@@ -284,5 +285,6 @@ struct SlowPeerTests {
         #expect(metricValue(m, "intake_slow_consumers_total") - slowBefore >= 1)
         // The slow peer finds its connection gone once it looks.
         #expect(slow.socket.waitForClose(timeout: 5))
+        print("slow consumer: cut off; the healthy peer made \(rounds) round trips, the slowest \(Int(worst * 1000)) ms")
     }
 }
