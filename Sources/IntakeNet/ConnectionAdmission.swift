@@ -36,10 +36,6 @@ public struct PeerKey: Hashable, Sendable, CustomStringConvertible {
         let groups = (0..<4).map { String(high >> (48 - 16 * UInt64($0)) & 0xFFFF, radix: 16) }
         return groups.joined(separator: ":") + "::/64"
     }
-
-    /// The key of no address (a socket whose peer is unknown); counted like any other.
-    static let unknown = PeerKey(high: 0, low: 0)
-    private init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
 }
 
 /// Open connections of a group, in total and per peer, against its limits. Any thread.

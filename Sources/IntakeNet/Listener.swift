@@ -1,5 +1,7 @@
-// IntakeNet: a listening socket registered with one loop, which accepts and spreads the new
-// connections over all loops of its group, round-robin. Loop thread of its acceptor only.
+// IntakeNet: a listening socket registered with one loop, which accepts, admits each new
+// connection against the group's total and per-IP limits (ConnectionAdmission.swift), and
+// spreads the admitted ones over all loops of its group, round-robin. Loop thread of its
+// acceptor only.
 #if canImport(Glibc)
 import Glibc
 #endif
