@@ -2,6 +2,7 @@
 // environment, file keys, every bad value named), the token bucket against a fake clock, and the
 // open-session rule the core asks.
 import Testing
+import IntakeCore
 @testable import IntakeServer
 
 @Suite(.timeLimit(.minutes(1)))
@@ -149,5 +150,19 @@ struct SessionLimitTests {
         #expect(citizen?.code == "too_many_sessions" && citizen?.status.code == 429)
         #expect(citizen?.message.contains("at most 2") == true)
         #expect(SessionLimits(config: ServerConfig()) == SessionLimits(maxOpen: 100_000, maxOpenPerCitizen: 3))
+    }
+
+    @Test func theCoresCheckRefusesOnlyANewSessionOverTheTotal() {
+        func envelope(_ cmid: String, citizen: String) -> Envelope {
+            Envelope(channel: .app, account: "cityapp", channelMessageId: cmid, citizen: citizen, kind: .text, text: "hi")
+        }
+        var state = BrokerState()
+        for (cmid, citizen) in [("m1", "a"), ("m2", "b")] { _ = state.ingest(envelope(cmid, citizen: citizen), now: 1_000) }
+        let limits = SessionLimits(maxOpen: 2, maxOpenPerCitizen: 1)
+        func check(_ e: Envelope) -> ClientError? { limits.refusal(for: e, dedupeKey: e.dedupeKey, in: state) }
+        #expect(check(envelope("m3", citizen: "a")) == nil, "to an open session")
+        #expect(check(envelope("m1", citizen: "a")) == nil, "a repeat")
+        #expect(check(envelope("m4", citizen: "c"))?.code == "unavailable", "a third session over a total of 2")
+        #expect(SessionLimits(maxOpen: 3, maxOpenPerCitizen: 1).refusal(for: envelope("m4", citizen: "c"), dedupeKey: envelope("m4", citizen: "c").dedupeKey, in: state) == nil)
     }
 }

@@ -3,6 +3,7 @@
 // `refusal` where a message would open a new session and, when it gets an error, answers that
 // message with it instead of opening the session (docs/SECURITY.md, "Limits"). A value type;
 // any thread.
+import IntakeCore
 import IntakeTelemetry
 
 /// The open-session limits of the configuration and what a client is told when one is reached.
@@ -43,6 +44,21 @@ public struct SessionLimits: Sendable, Equatable {
 
     /// Registers both series of `intake_sessions_refused_total` at 0 (call once at start-up).
     public static func registerMetrics() { _ = (sessionsRefusedTotal, sessionsRefusedPerCitizen) }
+
+    /// The core's check, on the core thread just before `state.ingest(envelope, dedupeKey:now:)`:
+    /// nil for a repeat of a stored message (answered as before), for a message to its citizen's
+    /// open session, and for a new session within the limits; else the error to answer the
+    /// message with, instead of ingesting it.
+    ///
+    /// A citizen (channel, account, citizen id) holds at most one open session in `BrokerState`
+    /// (the next message goes to it), so today only the total can refuse; the per-citizen limit
+    /// applies through `refusal(openTotal:openForCitizen:)` if the core lets a citizen hold more.
+    public func refusal(for envelope: Envelope, dedupeKey: String, in state: BrokerState) -> ClientError? {
+        if state.dedupe[dedupeKey] != nil { return nil }
+        let owner = BrokerState.ownerKey(channel: envelope.channel, account: envelope.account, citizen: envelope.citizen)
+        if state.openSessions[owner] != nil { return nil }
+        return refusal(openTotal: state.openSessions.count, openForCitizen: 0)
+    }
 }
 
 let sessionsRefusedTotal = MetricsRegistry.shared.counter(
