@@ -74,13 +74,14 @@ enum RateKind: String, CaseIterable {
 
     /// What a client is told: the limit, and when it may send again.
     func message(_ limit: RateLimit, retryAfterNanos: UInt64) -> String {
-        let what = switch self {
-        case .http: "requests"
-        case .ws: "messages"
-        case .tcp: "lines"
+        let noun = switch self {
+        case .http: "request"
+        case .ws: "message"
+        case .tcp: "line"
         }
-        let ms = max(1, (retryAfterNanos + 999_999) / 1_000_000)
-        return "more than \(RateLimit.format(limit.perSecond)) \(what) a second (burst \(limit.burst)) on this connection; retry in \(ms) ms"
+        let what = limit.perSecond == 1 ? noun : noun + "s"
+        return "more than \(RateLimit.format(limit.perSecond)) \(what) a second (burst \(limit.burst)) on this connection; "
+            + "retry in \(retryAfterNanos.retryAfterMillis) ms"
     }
 }
 
