@@ -18,8 +18,6 @@ public final class ServerContext: Sendable {
     let httpRate: RateLimit
     let wsRate: RateLimit
     let tcpRate: RateLimit
-    /// The open-session limits, for the core (Limits/SessionLimits.swift).
-    let sessionLimits: SessionLimits
     let apps: AppAuthenticator
     let router: HTTPRouter<HTTPRoute>
     let ingestor: (any Ingestor)?
@@ -41,7 +39,6 @@ public final class ServerContext: Sendable {
         httpRate = config.httpRate
         wsRate = config.wsRate
         tcpRate = config.tcpRate
-        sessionLimits = SessionLimits(config: config)
         apps = AppAuthenticator(apps: config.apps)
         self.router = router
         self.ingestor = ingestor
