@@ -83,7 +83,8 @@ done
 stop_pid "$REDIS_PID"
 
 log "intake ($INTAKE_BIN): ingest over TCP and HTTP, --fsync always"
-printf '{"apps":[{"account":"bench","key":"%s"}]}\n' "$KEY" >"$WORK/intake.json"
+# Rates and the per-IP limit off: one producer per connection, as fast as it goes, from loopback.
+printf '{"apps":[{"account":"bench","key":"%s"}],"tcpRateLimit":0,"httpRateLimit":0,"maxConnectionsPerIP":0}\n' "$KEY" >"$WORK/intake.json"
 "$INTAKE_BIN" serve --config "$WORK/intake.json" --data-dir "$WORK/intake-data" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
     --fsync always >"$WORK/intake.out" 2>"$WORK/intake.err" &
 INTAKE_PID=$!

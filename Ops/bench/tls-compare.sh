@@ -49,7 +49,8 @@ start() {
     [[ $mode == tls ]] && tls=(--tls-cert "$OUT/cert.pem" --tls-key "$OUT/key.pem")
     rm -rf "$OUT/data"
     "$INTAKE" serve --http 127.0.0.1:0 --tcp 127.0.0.1:0 --data-dir "$OUT/data" --loops "$LOOPS" --fsync never \
-        --max-connections 100000 "${tls[@]}" >"$OUT/intake.out" 2>"$OUT/intake.err" &
+        --max-connections 100000 --max-connections-per-ip 0 --ws-rate-limit 0 --http-rate-limit 0 \
+        "${tls[@]}" >"$OUT/intake.out" 2>"$OUT/intake.err" &
     SERVER_PID=$!
     local line
     line=$(wait_ready "$OUT/intake.out" "$SERVER_PID") || { log "no ready line: $(tail -3 "$OUT/intake.err")"; exit 1; }

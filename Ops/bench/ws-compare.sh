@@ -4,7 +4,9 @@
 # Loopback only; every step is under `timeout`; everything started here is stopped on exit.
 #
 # usage: Ops/bench/ws-compare.sh ['INTAKE SERVER COMMAND']      (or INTAKE_SERVER_CMD=...)
-#   e.g. Ops/bench/ws-compare.sh '.build/release/intake serve --http 127.0.0.1:9102 --tcp 127.0.0.1:0 --data-dir /tmp/intake-bench'
+#   e.g. Ops/bench/ws-compare.sh '.build/release/intake serve --http 127.0.0.1:9102 --tcp 127.0.0.1:0 --data-dir /tmp/intake-bench --ws-rate-limit 0 --max-connections-per-ip 0'
+#   (the broker's per-connection message rate and per-IP connection limit would otherwise
+#   throttle the closed loop and refuse ws-idle's 10,000 loopback connections)
 # Without a command only the nio peer is measured.
 # Environment (defaults in brackets):
 #   NIO_PEER_DIR [$ROOT/../shared/peers/nio-ws]  NIO_PORT [9101]  NIO_THREADS [2]

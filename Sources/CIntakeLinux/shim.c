@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <errno.h>
+#include <string.h>
 
 int cil_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -61,6 +62,23 @@ uint64_t cil_monotonic_nanos(void) {
 }
 
 int cil_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int cil_accept_peer(int fd, uint8_t peer[16]) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    memset(peer, 0, 16);
+    if (c < 0) return c;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        peer[10] = 0xff;
+        peer[11] = 0xff;
+        memcpy(peer + 12, &a->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        memcpy(peer, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    }
+    return c;
+}
 
 int cil_socket_tcp(int family) { return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
 

@@ -47,6 +47,9 @@ public struct ConnectionLimits: Sendable {
     public var sweepIntervalNanos: UInt64 = 1_000_000_000
     /// Most open connections in the whole group (0 = no limit).
     public var maxConnections = 0
+    /// Most open connections from one peer (an IPv4 address or an IPv6 /64, `PeerKey`) across
+    /// all listeners of the group (0 = no limit). Loopback counts like any other address.
+    public var maxConnectionsPerIP = 0
     public init() {}
 }
 
@@ -79,6 +82,8 @@ public final class Connection {
     /// Unique within the process.
     public let id: UInt64
     public unowned let loop: EventLoop
+    /// Whom the per-IP limit counts this connection against.
+    public let peer: PeerKey
     public var handler: ConnectionHandler?
     /// Changing the kind moves the connection between `intake_connections` series.
     public var kind: ConnectionKind {
@@ -102,10 +107,11 @@ public final class Connection {
     private var overHighWaterSince: UInt64 = 0
     private var lingerUntil: UInt64 = 0
 
-    init(fd: Int32, id: UInt64, loop: EventLoop, kind: ConnectionKind) {
+    init(fd: Int32, id: UInt64, loop: EventLoop, kind: ConnectionKind, peer: PeerKey) {
         self.fd = fd
         self.id = id
         self.loop = loop
+        self.peer = peer
         self.kind = kind
         generation = UInt32(truncatingIfNeeded: id) | 1  // never 0: 0 marks the loop's own fds
         lastReadNanos = cil_monotonic_nanos()

@@ -149,19 +149,20 @@ public final class EventLoop: @unchecked Sendable {
 
     static func token(fd: Int32, generation: UInt32) -> UInt64 { UInt64(UInt32(bitPattern: fd)) | UInt64(generation) << 32 }
 
-    func adopt(fd: Int32, kind: ConnectionKind, tls: TLSServer? = nil, makeHandler: @Sendable (Connection) -> ConnectionHandler) {
+    /// Registers an accepted socket that `group.admission` admitted for `peer`.
+    func adopt(fd: Int32, peer: PeerKey, kind: ConnectionKind, tls: TLSServer? = nil, makeHandler: @Sendable (Connection) -> ConnectionHandler) {
         assertOnLoop()
-        if shuttingDown { close(fd); group.releaseConnection(); return }
+        if shuttingDown { close(fd); group.releaseConnection(peer); return }
         _ = cil_set_int_option(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         var session: TLSSession?
         if let tls {
             // The context current now: after a certificate reload, new connections get the new one.
             session = TLSSession(context: tls.context, fd: fd, handshakeTimeoutNanos: tls.handshakeTimeoutNanos)
-            if session == nil { close(fd); group.releaseConnection(); return }
+            if session == nil { close(fd); group.releaseConnection(peer); return }
         }
         let id = nextConnectionID
         nextConnectionID &+= 1
-        let c = Connection(fd: fd, id: id, loop: self, kind: kind)
+        let c = Connection(fd: fd, id: id, loop: self, kind: kind, peer: peer)
         c.tls = session
         let idx = Int(fd)
         if idx >= connections.count {
@@ -186,7 +187,7 @@ public final class EventLoop: @unchecked Sendable {
         if idx < connections.count, connections[idx] === c {
             connections[idx] = nil
             connectionCount -= 1
-            group.releaseConnection()
+            group.releaseConnection(c.peer)
         }
     }
 

@@ -11,12 +11,14 @@ public final class EventLoopGroup: @unchecked Sendable {
     public let loops: [EventLoop]
     public let limits: ConnectionLimits
     private let roundRobin = Atomic<Int>(0)
-    private let openConnections = Atomic<Int>(0)
+    /// Open connections in total and per peer, against `limits` (ConnectionAdmission.swift).
+    let admission: ConnectionAdmission
 
     /// Starts `count` loops (default: one per online core).
     public init(count: Int = EventLoopGroup.coreCount, limits: ConnectionLimits = ConnectionLimits()) throws(IOError) {
         precondition(count > 0, "BUG: an event loop group needs at least one loop")
         self.limits = limits
+        admission = ConnectionAdmission(limits: limits)
         var loops: [EventLoop] = []
         for i in 0..<count { loops.append(try EventLoop(index: i, limits: limits)) }
         self.loops = loops
@@ -31,18 +33,13 @@ public final class EventLoopGroup: @unchecked Sendable {
     public func next() -> EventLoop { loops[roundRobin.add(1, ordering: .relaxed).oldValue % loops.count] }
 
     /// Open connections across all loops.
-    public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+    public var connectionCount: Int { admission.openConnections }
 
-    func reserveConnection() -> Bool {
-        let n = openConnections.add(1, ordering: .relaxed).newValue
-        if limits.maxConnections > 0 && n > limits.maxConnections {
-            openConnections.subtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
+    /// Peers (IPv4 addresses, IPv6 /64s) holding at least one connection; tracked only with a
+    /// per-IP limit, else 0.
+    public var peersTracked: Int { admission.trackedPeers }
 
-    func releaseConnection() { openConnections.subtract(1, ordering: .relaxed) }
+    func releaseConnection(_ peer: PeerKey) { admission.release(peer) }
 
     /// Binds `endpoint` and accepts on it; every connection gets a handler from `makeHandler`,
     /// called on the loop that will own the connection. With `tls`, the listener speaks TLS

@@ -31,10 +31,14 @@ public final class Server: Sendable {
         Log.level = LogLevel(name: config.logLevel) ?? .info
         var limits = ConnectionLimits()
         limits.maxConnections = config.maxConnections
+        limits.maxConnectionsPerIP = config.maxConnectionsPerIP
         limits.highWaterBytes = config.outboundBufferBytes
         limits.maxOutboundBytes = max(config.outboundBufferBytes * 32, 8 << 20)
         limits.slowConsumerGraceNanos = UInt64(config.slowConsumerSeconds * 1e9)
         let health = Health()
+        // Every series of the limits' counters from the start, at 0 (rates and alerts need them).
+        _ = rateLimitedCounters
+        SessionLimits.registerMetrics()
         let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views, agents: agents, widgets: widgets)
         let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
         self.context = context
@@ -59,6 +63,9 @@ public final class Server: Sendable {
 
     /// Open client connections across all loops.
     public var openConnections: Int { group.connectionCount }
+
+    /// Peers holding a connection, as the per-IP limit tracks them (0 without that limit).
+    public var peersTracked: Int { group.peersTracked }
 
     /// Stops accepting, lets connections finish within the grace period, and returns.
     public func shutdown() {

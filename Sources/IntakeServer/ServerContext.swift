@@ -14,6 +14,10 @@ public final class ServerContext: Sendable {
     let idleTimeoutNanos: UInt64
     let wsIdleTimeoutNanos: UInt64
     let tcpIdleTimeoutNanos: UInt64
+    /// Per-connection rates: HTTP requests, WebSocket messages, NDJSON lines (Limits/RateLimit.swift).
+    let httpRate: RateLimit
+    let wsRate: RateLimit
+    let tcpRate: RateLimit
     let apps: AppAuthenticator
     let router: HTTPRouter<HTTPRoute>
     let ingestor: (any Ingestor)?
@@ -32,6 +36,9 @@ public final class ServerContext: Sendable {
         idleTimeoutNanos = UInt64(config.idleTimeoutSeconds * 1e9)
         wsIdleTimeoutNanos = UInt64(config.wsIdleTimeoutSeconds * 1e9)
         tcpIdleTimeoutNanos = UInt64(config.tcpIdleTimeoutSeconds * 1e9)
+        httpRate = config.httpRate
+        wsRate = config.wsRate
+        tcpRate = config.tcpRate
         apps = AppAuthenticator(apps: config.apps)
         self.router = router
         self.ingestor = ingestor

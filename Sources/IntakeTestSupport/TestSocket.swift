@@ -17,11 +17,26 @@ public final class TestSocket {
     private var pending: [UInt8] = []
     public private(set) var isClosed = false
 
-    /// Connects to 127.0.0.1:`port` (tests use loopback only).
-    public init(port: Int, host: String = "127.0.0.1") throws {
+    /// Connects to 127.0.0.1:`port` (tests use loopback only), from the loopback address
+    /// `source` when given (e.g. 127.0.0.2, to look like another client to per-IP limits).
+    public init(port: Int, host: String = "127.0.0.1", source: String? = nil) throws {
         precondition(host.hasPrefix("127.") || host == "localhost", "tests only talk to loopback")
+        precondition(source?.hasPrefix("127.") ?? true, "tests only talk to loopback")
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSocketError("socket: errno \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let b = withUnsafePointer(to: &local) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard b == 0 else {
+                let e = errno
+                Glibc.close(fd)
+                throw TestSocketError("bind \(source): errno \(e)")
+            }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -137,6 +152,14 @@ public final class TestSocket {
     }
 
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes with a reset (SO_LINGER 0) instead of a FIN: an abrupt drop.
+    public func reset() {
+        guard !isClosed else { return }
+        var l = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        close()
+    }
 
     public func close() {
         if !isClosed { Glibc.close(fd); isClosed = true }

@@ -14,8 +14,9 @@ public final class WebSocketTestClient {
 
     /// Connects to 127.0.0.1:`port` and performs the opening handshake for `path`; throws
     /// unless the server answers 101 with the right `Sec-WebSocket-Accept`.
-    public init(port: Int, path: String = "/", extraHeaders: [(String, String)] = [], timeout: Double = 5) throws {
-        socket = try TestSocket(port: port)
+    public init(port: Int, path: String = "/", extraHeaders: [(String, String)] = [], timeout: Double = 5,
+                source: String? = nil) throws {
+        socket = try TestSocket(port: port, source: source)
         let key = WebSocketHandshake.makeClientKey()
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"

@@ -73,7 +73,10 @@ struct WebSocketServerTests {
     }
 
     @Test func thousandConcurrentConnections() throws {
-        let server = try startServer { $0.maxConnections = 5000 }
+        let server = try startServer {
+            $0.maxConnections = 5000
+            $0.maxConnectionsPerIP = 5000  // all from 127.0.0.1
+        }
         defer { server.shutdown() }
         let port = server.httpEndpoint.port
         let failures = Mutex<[String]>([])

@@ -49,6 +49,9 @@ uint64_t cil_monotonic_nanos(void);
 
 /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC.
 int cil_accept(int fd);
+/// As cil_accept, and writes the peer's address to `peer` as 16 bytes in IPv6 form (an IPv4
+/// peer as the IPv4-mapped ::ffff:a.b.c.d); all zeros when the family is neither.
+int cil_accept_peer(int fd, uint8_t peer[16]);
 int cil_socket_tcp(int family);
 /// Sets SO_REUSEADDR, TCP_NODELAY and friends; returns 0 or -1.
 int cil_set_int_option(int fd, int level, int name, int value);

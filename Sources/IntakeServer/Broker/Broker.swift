@@ -82,7 +82,7 @@ public final class Broker: Sendable {
                                                     "assigned": .int(state.assignments.count)])
         let core = BrokerCore(store: store, state: state, router: router, startActions: startActions,
                               lastSequence: store.acknowledgedSequence, options: options, routing: config.routing,
-                              retentionSeconds: config.retentionSeconds)
+                              retentionSeconds: config.retentionSeconds, sessionLimits: SessionLimits(config: config))
         core.start()
         let server: Server
         do {

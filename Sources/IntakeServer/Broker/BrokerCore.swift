@@ -90,6 +90,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     /// The /metrics gauges per queue and when they were last published (BrokerCore+Metrics.swift).
     var queueGauges: [String: QueueGauges] = [:]
+    /// Open-session limits (docs/SECURITY.md, "Limits").
+    let sessionLimits: SessionLimits
     var lastMetricsNanos: UInt64 = 0
 
     /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
@@ -101,7 +103,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     }
 
     init(store: LogStore, state: BrokerState, router: Router, startActions: [RouterAction], lastSequence: UInt64,
-         options: BrokerOptions, routing: RoutingSettings, retentionSeconds: Int64) {
+         options: BrokerOptions, routing: RoutingSettings, retentionSeconds: Int64,
+         sessionLimits: SessionLimits = SessionLimits(maxOpen: .max, maxOpenPerCitizen: .max)) {
+        self.sessionLimits = sessionLimits
         self.store = store
         self.state = state
         self.router = router
@@ -224,6 +228,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
             case let .ingest(envelope, reply):
                 if let failure { reply(.failed(.unavailable(Self.refusal(failure)))); continue }
                 let key = envelope.dedupeKey
+                if let refused = sessionLimits.refusal(for: envelope, dedupeKey: key, in: state) { reply(.failed(refused)); continue }
                 switch state.ingest(envelope, dedupeKey: key, now: now) {
                 case .duplicate(let original):
                     duplicates[envelope.channel.index].increment()

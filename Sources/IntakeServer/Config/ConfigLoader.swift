@@ -16,10 +16,13 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 struct OptionSpec: Sendable {
     let flag: String
     let help: String
+    /// The config file's key when it is not the flag in plain camelCase (`maxConnectionsPerIP`).
+    var key: String? = nil
     let apply: @Sendable (inout ServerConfig, String) -> String?
 
     var envName: String { "INTAKE_" + flag.uppercased().replacingDashes() }
     var jsonKey: String {
+        if let key { return key }
         var out = ""
         var upper = false
         for c in flag {
@@ -47,6 +50,38 @@ extension OptionSpec {
         OptionSpec(flag: flag, help: help) { c, v in
             guard let n = ConfigLoader.parseBytes(v), range.contains(n) else { return "'\(v)' is not a size \(rangeText)" }
             c[keyPath: key] = n
+            return nil
+        }
+    }
+}
+
+extension OptionSpec {
+    /// A whole number within `range`.
+    static func count(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, Int> & Sendable,
+                      _ range: ClosedRange<Int>, _ rangeText: String, jsonKey: String? = nil) -> OptionSpec {
+        OptionSpec(flag: flag, help: help, key: jsonKey) { c, v in
+            guard let n = Int(v), range.contains(n) else { return "'\(v)' is not a whole number \(rangeText)" }
+            c[keyPath: key] = n
+            return nil
+        }
+    }
+
+    /// The average of a per-connection rate limit: messages a second, 0 for no limit.
+    static func rate(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, RateLimit> & Sendable) -> OptionSpec {
+        OptionSpec(flag: flag, help: help) { c, v in
+            guard let r = Double(v), r.isFinite, r >= 0, r <= 10_000_000 else {
+                return "'\(v)' is not a rate from 0 (no limit) to 10000000 a second"
+            }
+            c[keyPath: key].perSecond = r
+            return nil
+        }
+    }
+
+    /// The burst of a per-connection rate limit: messages at once, at least 1.
+    static func burst(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, RateLimit> & Sendable) -> OptionSpec {
+        OptionSpec(flag: flag, help: help) { c, v in
+            guard let n = Int(v), (1...10_000_000).contains(n) else { return "'\(v)' is not a whole number from 1 to 10000000" }
+            c[keyPath: key].burst = n
             return nil
         }
     }
@@ -97,6 +132,17 @@ public enum ConfigLoader {
             guard let n = Int(v), n >= 1 else { return "'\(v)' is not a positive number" }
             c.maxConnections = n; return nil
         },
+        .count("max-connections-per-ip", "most open connections from one IPv4 address or IPv6 /64, 0 for no limit (default 256)",
+               \.maxConnectionsPerIP, 0...10_000_000, "from 0 (no limit) to 10000000", jsonKey: "maxConnectionsPerIP"),
+        .rate("http-rate-limit", "HTTP requests a second per connection, 0 for no limit (default 100; over it: 429)", \.httpRate),
+        .burst("http-rate-burst", "HTTP requests at once per connection (default 200)", \.httpRate),
+        .rate("ws-rate-limit", "WebSocket messages a second per connection, 0 for no limit (default 20; over it: error, then 1008)", \.wsRate),
+        .burst("ws-rate-burst", "WebSocket messages at once per connection (default 60)", \.wsRate),
+        .rate("tcp-rate-limit", "NDJSON lines a second per connection, 0 for no limit (default 5000; over it: rate_limited)", \.tcpRate),
+        .burst("tcp-rate-burst", "NDJSON lines at once per connection (default 10000)", \.tcpRate),
+        .count("max-open-sessions", "most sessions open at once (default 100000)", \.maxOpenSessions, 1...100_000_000, "from 1 to 100000000"),
+        .count("max-open-sessions-per-citizen", "most sessions open at once for one citizen (default 3)",
+               \.maxOpenSessionsPerCitizen, 1...1_000_000, "from 1 to 1000000"),
         .size("outbound-buffer-bytes", "pending bytes per connection before it stops being read (default 256KiB)", \.outboundBufferBytes, 4096...1 << 30, "from 4KiB to 1GiB"),
         .duration("slow-consumer-timeout", "a peer that stays over its outbound buffer this long is cut off (default 10s)", \.slowConsumerSeconds),
         OptionSpec(flag: "shutdown-grace", help: "time given to connections to finish on SIGTERM (default 5s)") { c, v in
@@ -179,6 +225,9 @@ public enum ConfigLoader {
             apply(spec, v, source: "--\(spec.flag)", to: &config, environment: environment, problems: &problems)
         }
         if config.http.port != 0 && config.http == config.tcp { problems.append("--http and --tcp must differ") }
+        if config.maxOpenSessionsPerCitizen > config.maxOpenSessions {
+            problems.append("--max-open-sessions-per-citizen (\(config.maxOpenSessionsPerCitizen)) must not exceed --max-open-sessions (\(config.maxOpenSessions))")
+        }
         loadTLS(&config, readFile: readFile, problems: &problems)
         return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems))
     }

@@ -41,6 +41,18 @@ public struct ServerConfig: Sendable {
     public var maxConnections = 100_000
     public var outboundBufferBytes = 256 * 1024
     public var slowConsumerSeconds = 10.0
+    /// Most open connections from one IPv4 address or IPv6 /64, over both listeners (0 = no
+    /// limit). Behind a proxy every client has the proxy's address: raise it or set 0 there.
+    public var maxConnectionsPerIP = 256
+    /// Per-connection message rates (token buckets; docs/PROTOCOL.md "Limits"): HTTP requests,
+    /// WebSocket messages, NDJSON lines. A rate of 0 turns that limit off.
+    public var httpRate = RateLimit(perSecond: 100, burst: 200)
+    public var wsRate = RateLimit(perSecond: 20, burst: 60)
+    public var tcpRate = RateLimit(perSecond: 5000, burst: 10_000)
+    /// Open sessions in total and per citizen (channel + account + citizen id); enforced by the
+    /// core where a message would open a session (`SessionLimits`).
+    public var maxOpenSessions = 100_000
+    public var maxOpenSessionsPerCitizen = 3
     public var shutdownGraceSeconds = 5.0
     public var logLevel = "info"
     public var adminToken: String?

@@ -2,7 +2,9 @@
 // pipelining), enforce the header and idle timeouts, and hand over to WebSocket on upgrade.
 // Owned by the connection's loop thread. At most one request is in flight: while a handler
 // answers asynchronously (e.g. after an fsync), further pipelined bytes wait in the parser and
-// reading is paused, so responses always leave in request order.
+// reading is paused, so responses always leave in request order. Each request takes a token of
+// the connection's rate limit first; one over it is answered 429 without being routed.
+import CIntakeLinux
 import IntakeNet
 import IntakeWire
 import IntakeTelemetry
@@ -40,10 +42,13 @@ final class HTTPConnectionHandler: ConnectionHandler {
     private var inFlightKeepAlive = true
     private var requestStartNanos: UInt64 = 0
     private var closing = false
+    /// Requests per second on this connection (nil: no limit).
+    private var rate: TokenBucket?
 
     init(server: ServerContext) {
         self.server = server
         parser = HTTPRequestParser(limits: server.httpLimits)
+        rate = server.httpRate.bucket()
     }
 
     func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) {
@@ -77,6 +82,18 @@ final class HTTPConnectionHandler: ConnectionHandler {
 
     private func dispatch(_ request: HTTPRequest, _ c: Connection) {
         httpRequests.increment()
+        if rate != nil {
+            let now = cil_monotonic_nanos()
+            if !rate!.take(now: now) {
+                // Answered, not routed; the connection stays open (the client may retry later).
+                let wait = rate!.nanosUntilToken(now: now)
+                RateKind.http.counter.increment()
+                var r = ClientError.rateLimited(RateKind.http.message(server.httpRate, retryAfterNanos: wait)).response
+                r.headers.add(name: "Retry-After", value: String(wait.retryAfterSeconds))
+                send(r, keepAlive: request.head.keepAlive, c)
+                return
+            }
+        }
         switch server.router.match(method: request.head.method, path: request.head.path) {
         case .notFound:
             send(.error(status: .notFound, code: "not_found", message: "no such endpoint: \(request.head.path)"), keepAlive: request.head.keepAlive, c)

@@ -2,7 +2,8 @@
 // Owned by the connection's loop thread. Every line gets exactly one answer line, in the order
 // the lines came, even though acknowledgements wait for the fsync: answers are slots in a FIFO
 // that is written out from its head as slots fill. A bad line is answered with an error line;
-// a line over the limit closes the connection.
+// a line over the limit closes the connection. Each line takes a token of the connection's rate
+// limit first; a line over it is answered `rate_limited` in its turn and not processed.
 import IntakeNet
 import IntakeWire
 import IntakeJSON
@@ -19,12 +20,15 @@ final class NDJSONConnectionHandler: ConnectionHandler {
     /// Slot number of `pending[pendingHead]`, so completions find their slot after removals.
     private var headSlot: UInt64 = 0
     private weak var connection: Connection?
+    /// Lines per second on this connection (nil: no limit).
+    private var rate: TokenBucket?
     /// Above this many unanswered lines we stop reading until the store catches up.
     static let maxInFlight = 1024
 
     init(server: ServerContext) {
         self.server = server
         framer = LineFramer(maxLineBytes: server.maxLineBytes)
+        rate = server.tcpRate.bucket()
     }
 
     func connectionDidOpen(_ c: Connection) { connection = c }
@@ -44,6 +48,10 @@ final class NDJSONConnectionHandler: ConnectionHandler {
             }
             guard let line else { break }
             if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            if rate != nil, !rate!.take(now: c.lastReadNanos) {  // the lines of one read arrived together
+                refuseOverRate(c)
+                continue
+            }
             handleLine(line, c)
         }
         framer.release()
@@ -105,6 +113,15 @@ final class NDJSONConnectionHandler: ConnectionHandler {
             let line = outcome.line(idKey: "ack")
             if loop.inLoop { me.value.fill(slot: slot, line) } else { loop.execute { me.value.fill(slot: slot, line) } }
         }
+    }
+
+    /// Answers a line over the connection's rate, in its turn, without looking at it.
+    private func refuseOverRate(_ c: Connection) {
+        RateKind.tcp.counter.increment()
+        let wait = rate!.nanosUntilToken(now: c.lastReadNanos)
+        let e = ClientError.rateLimited(RateKind.tcp.message(server.tcpRate, retryAfterNanos: wait) + "; the line was not processed")
+        enqueue(JSON.object([("error", .string(e.code)), ("message", .string(e.message)),
+                             ("retryAfterMs", .int(Int64(wait.retryAfterMillis)))]).serializedBytes, c)
     }
 
     private func authenticate(_ json: JSON, _ c: Connection) {

@@ -1,6 +1,9 @@
 // IntakeServer: a WebSocket connection after the upgrade: decodes frames, answers pings and
 // the close handshake, maps protocol errors to close codes, pings quiet peers, and hands
-// whole messages to a session. Owned by the connection's loop thread.
+// whole messages to a session. Owned by the connection's loop thread. Data messages take a token
+// of the connection's rate limit: the first one over it is dropped with an error frame, a second
+// one before the peer slowed down closes the connection with 1008 (docs/PROTOCOL.md, "Limits").
+import IntakeJSON
 import IntakeNet
 import IntakeWire
 import IntakeTelemetry
@@ -57,11 +60,40 @@ final class WebSocketConnectionHandler: ConnectionHandler {
     private var ws: WebSocketConnection?
     fileprivate(set) var closeSent = false
     private var pingSentNanos: UInt64 = 0
+    /// Data messages per second on this connection (nil: no limit).
+    private var rate: TokenBucket?
+    /// The peer was told it is over its rate and has not sent a message within it since.
+    private var rateWarned = false
 
     init(server: ServerContext, session: WebSocketSession) {
         self.server = server
         self.session = session
         decoder = WebSocketDecoder(role: .server, maxFrameBytes: server.maxMessageBytes, maxMessageBytes: server.maxMessageBytes)
+        rate = server.wsRate.bucket()
+    }
+
+    /// True when the message may go to the session. Over the rate: the first time an error
+    /// frame (`{"type":"error","code":"rate_limited",…}`, the widget's and agents' error frame),
+    /// again before a message within the rate: close 1008. Either way the message is dropped.
+    private func withinRate(_ c: Connection) -> Bool {
+        guard rate != nil else { return true }
+        let now = c.lastReadNanos  // the messages of one read arrived together
+        if rate!.take(now: now) {
+            rateWarned = false
+            return true
+        }
+        RateKind.ws.counter.increment()
+        if rateWarned {
+            sendClose(code: WebSocketCloseCode.policyViolation, reason: "rate limit exceeded", c)
+            return false
+        }
+        rateWarned = true
+        let wait = rate!.nanosUntilToken(now: now)
+        let frame = JSON.object([("type", "error"), ("code", "rate_limited"),
+                                 ("message", .string(RateKind.ws.message(server.wsRate, retryAfterNanos: wait) + "; the message was dropped")),
+                                 ("retryAfterMs", .int(Int64(wait.retryAfterMillis)))]).serializedString
+        c.writeWith { WebSocketFrame.encodeText(frame, into: &$0) }
+        return false
     }
 
     func connectionDidOpen(_ c: Connection) {
@@ -85,8 +117,8 @@ final class WebSocketConnectionHandler: ConnectionHandler {
             }
             guard let event else { return }
             switch event {
-            case .text(let s): if !closeSent { session.webSocket(ws, didReceiveText: s) }
-            case .binary(let b): if !closeSent { session.webSocket(ws, didReceiveBinary: b) }
+            case .text(let s): if !closeSent && withinRate(c) { session.webSocket(ws, didReceiveText: s) }
+            case .binary(let b): if !closeSent && withinRate(c) { session.webSocket(ws, didReceiveBinary: b) }
             case .ping(let p):
                 if !closeSent { c.writeWith { out in p.withUnsafeBytes { WebSocketFrame.encode(opcode: .pong, payload: $0, into: &out) } } }
             case .pong: break
