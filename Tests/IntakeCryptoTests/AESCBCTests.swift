@@ -3,7 +3,7 @@
 import Testing
 import IntakeCrypto
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct AESCBCTests {
     static func hex(_ s: String) -> [UInt8] {
         var out: [UInt8] = []

@@ -4,7 +4,7 @@
 import Testing
 @testable import IntakeNet
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct ConnectionAdmissionTests {
     func key(_ bytes: [UInt8]) -> PeerKey { bytes.withUnsafeBytes { PeerKey(ipv6: $0) } }
     func v4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> PeerKey { key([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, a, b, c, d]) }

@@ -5,7 +5,7 @@ import Testing
 import IntakeCore
 @testable import IntakeServer
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct LimitConfigTests {
     func load(_ args: [String], env: [String: String] = [:], files: [String: String] = [:]) -> Result<ServerConfig, ConfigError> {
         ConfigLoader.load(arguments: args, environment: env, readFile: { files[$0].map { Array($0.utf8) } })
@@ -89,7 +89,7 @@ struct LimitConfigTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct TokenBucketTests {
     static let second: UInt64 = 1_000_000_000
 
@@ -138,7 +138,7 @@ struct TokenBucketTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct SessionLimitTests {
     @Test func theTotalComesFirstThenTheCitizen() {
         let limits = SessionLimits(maxOpen: 10, maxOpenPerCitizen: 2)

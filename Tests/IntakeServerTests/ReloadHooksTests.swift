@@ -5,7 +5,7 @@ import Testing
 import Synchronization
 @testable import IntakeServer
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct ReloadHooksTests {
     @Test func everyActionRunsInOrderAndFailuresAreNamed() {
         let hooks = ReloadHooks()

@@ -4,7 +4,7 @@ import Testing
 import IntakeServer
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatConfigLoaderTests {
     func load(_ file: String, env: [String: String], files: [String: String] = [:]) -> Result<ServerConfig, ConfigError> {
         var all = files

@@ -4,7 +4,7 @@ import Testing
 import IntakeJSON
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatAPITests {
     @Test func tokenRequest() throws {
         let r = WeChatAPI.tokenRequest(apiBase: "https://api.weixin.qq.com", appId: "wx5d3c1a2b4e6f7089", secret: "s3cr+t/=")

@@ -4,7 +4,7 @@ import Testing
 import IntakeCrypto
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatCipherTests {
     let key: WeChatAESKey
     let cipher: WeChatCipher

@@ -5,7 +5,7 @@ import Testing
 import IntakeJSON
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatConfigTests {
     static let env = ["WX_TOKEN": Fixtures.token, "WX_AES_KEY": Fixtures.encodingAESKey, "WX_SECRET": "0123456789abcdef0123456789abcdef"]
 

@@ -6,7 +6,7 @@ import IntakeCore
 import IntakeJSON
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatEndpointTests {
     static let now: Int64 = 1_800_000_000
 

@@ -5,7 +5,7 @@ import IntakeCore
 import IntakeJSON
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatNormalizationTests {
     static let o = Fixtures.openId
 

@@ -7,7 +7,7 @@ import IntakeCrypto
 import IntakeJSON
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatVectorTests {
     @Test func theFixtureIsTheSharedFile() throws {
         let ours = FileManager.default.contents(atPath: Fixtures.vectorsPath)

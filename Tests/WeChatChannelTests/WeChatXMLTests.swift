@@ -4,7 +4,7 @@
 import Testing
 import WeChatChannel
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WeChatXMLTests {
     static let sample = """
         <?xml version="1.0" encoding="UTF-8"?>

@@ -10,6 +10,8 @@ public protocol BrokerViews: AnyObject, Sendable {
     /// Every queue with its depth and at most `limit` sessions in service order; `completion`
     /// runs on any thread with the views and the time they were taken at.
     func queues(limit: Int, completion: @escaping @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
+    /// Agents, presence, sessions with their audit trail, drain (BrokerCore+Admin.swift).
+    func admin(_ request: AdminRequest, _ reply: @escaping AdminReply)
 }
 
 enum AdminHTTP {
@@ -65,6 +67,37 @@ enum AdminHTTP {
     static func status(_ request: HTTPRequest, adminToken: String?, feed: OpsFeed) -> HTTPResponse {
         if let r = refusal(request, adminToken: adminToken) { return r }
         return .json(.ok, Array(feed.frame().utf8))
+    }
+
+    /// The admin requests answered by the core thread: GET /api/v1/agents, POST
+    /// /api/v1/agents/{id}/presence {"state"}, GET /api/v1/sessions/{id}, POST /api/v1/drain
+    /// {"drain": true|false}.
+    static func core(_ request: HTTPRequest, adminToken: String?, views: (any BrokerViews)?, responder: HTTPResponder,
+                     _ make: (HTTPRequest) -> Result<AdminRequest, ClientError>) {
+        if let r = refusal(request, adminToken: adminToken) { return responder.respond(r) }
+        guard let views else { return responder.respond(ClientError.unavailable("the broker is not ready").response) }
+        switch make(request) {
+        case .failure(let e): responder.respond(e.response)
+        case .success(let req):
+            views.admin(req) { status, json in
+                responder.respond(.json(HTTPStatus(code: status), json.serializedBytes))
+            }
+        }
+    }
+
+    static func presenceRequest(_ request: HTTPRequest) -> Result<AdminRequest, ClientError> {
+        guard let agent = request.params["id"], !agent.isEmpty else { return .failure(ClientError("bad_request", "no agent id", status: .badRequest)) }
+        guard let json = try? JSON.parse(request.body), let text = json["state"]?.stringValue, let p = Presence(rawValue: text) else {
+            return .failure(ClientError("bad_request", "body must be {\"state\": \"online\"|\"away\"|\"offline\"}", status: .badRequest))
+        }
+        return .success(.setPresence(agent: agent, p))
+    }
+
+    static func drainRequest(_ request: HTTPRequest) -> Result<AdminRequest, ClientError> {
+        guard let json = try? JSON.parse(request.body), let on = json["drain"]?.boolValue else {
+            return .failure(ClientError("bad_request", "body must be {\"drain\": true|false}", status: .badRequest))
+        }
+        return .success(.drain(on))
     }
 
     /// The value of `name` in a raw query string, undecoded.

@@ -60,7 +60,7 @@ extension BrokerCore: AgentHub {
                 if e.emergency { noteEmergency(e, envelope) }
                 // A reclassified session is queued again with its new priority (and skills).
                 if router.state(of: e.session) != nil { route(.sessionClosed(e.session, wrapUp: false), now: now, &out) }
-                route(.sessionQueued(state.request(e)), now: now, &out)
+                if draining { drainHeld.append(e) } else { route(.sessionQueued(state.request(e)), now: now, &out) }
             case .reopened(let o):
                 Log.info("session reopened", ["session": .string(o.session), "reason": .string(o.reason)])
             default:
@@ -96,6 +96,7 @@ extension BrokerCore: AgentHub {
     func record(_ r: BrokerRecord, _ out: inout Outbox) {
         state.apply(r)
         out.records.append((r.type.rawValue, r.encoded()))
+        noteAudit(r, now: options.clock())
     }
 
     func frame(_ members: [(String, JSON)]) -> String { JSON.object(members).serializedString }

@@ -51,6 +51,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
         case agent(AgentLink, AgentCommand)
         case widget(WidgetLink, WidgetCommand)
+        case admin(AdminRequest, AdminReply)
     }
 
     let store: LogStore
@@ -90,6 +91,11 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     /// The /metrics gauges per queue and when they were last published (BrokerCore+Metrics.swift).
     var queueGauges: [String: QueueGauges] = [:]
+    /// The routing audit trail of open and recently closed sessions (BrokerCore+Admin.swift).
+    var auditBook = AuditBook()
+    /// Drain: new sessions are held here (their enqueued records) instead of being routed.
+    var draining = false
+    var drainHeld: [Enqueued] = []
     /// Open-session limits (docs/SECURITY.md, "Limits").
     let sessionLimits: SessionLimits
     var lastMetricsNanos: UInt64 = 0
@@ -166,6 +172,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     /// A citizen connection's command (`pastLimit` for `gone`, as for agents).
     func enqueueCitizen(_ c: Command, pastLimit: Bool) -> ClientError? { enqueue(c, pastLimit: pastLimit) }
 
+    func enqueueAdmin(_ c: Command) -> ClientError? { enqueue(c) }
+
     private func enqueue(_ c: Command, pastLimit: Bool = false) -> ClientError? {
         inbox.lock()
         defer { inbox.unlock() }
@@ -235,7 +243,10 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     let outcome = IngestOutcome.accepted(id: original.message, session: original.session, duplicate: true)
                     if let b = inFlight[key] { b.add(outcome, reply) } else { reply(outcome) }
                 case let .accepted(entry, newRecords):
-                    for r in newRecords { out.records.append((r.type.rawValue, r.encoded())) }
+                    for r in newRecords {
+                        out.records.append((r.type.rawValue, r.encoded()))
+                        noteAudit(r, now: now)
+                    }
                     accepted(envelope, newRecords, now: now, &out)
                     keys.append(key)
                     ingested[envelope.channel.index].increment()
@@ -250,6 +261,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     continue
                 }
                 agentCommand(link, command, now: now, &out)
+            case let .admin(request, reply):
+                handleAdmin(request, now: now, reply, &out)
             case let .widget(link, command):
                 if let failure, !command.isGone {
                     link.sendError("unavailable", Self.refusal(failure))

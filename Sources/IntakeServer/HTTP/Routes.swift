@@ -56,6 +56,18 @@ enum Routes {
 
         let opsFeed = OpsFeed()
         router.add("GET", "/ws/ops", .websocket(.ops) { _ in OpsSession(feed: opsFeed) })
+        router.add("GET", "/api/v1/agents", .async { r, responder in
+            AdminHTTP.core(r, adminToken: adminToken, views: views, responder: responder) { _ in .success(.agents) }
+        })
+        router.add("POST", "/api/v1/agents/{id}/presence", .async { r, responder in
+            AdminHTTP.core(r, adminToken: adminToken, views: views, responder: responder, AdminHTTP.presenceRequest)
+        })
+        router.add("GET", "/api/v1/sessions/{id}", .async { r, responder in
+            AdminHTTP.core(r, adminToken: adminToken, views: views, responder: responder) { .success(.session($0.params["id"] ?? "")) }
+        })
+        router.add("POST", "/api/v1/drain", .async { r, responder in
+            AdminHTTP.core(r, adminToken: adminToken, views: views, responder: responder, AdminHTTP.drainRequest)
+        })
         router.add("GET", "/api/v1/status", .sync { request in AdminHTTP.status(request, adminToken: adminToken, feed: opsFeed) })
         if let root = OpsAssets.directory, let files = StaticFiles(root: root, urlPrefix: "/ops/") {
             router.add("GET", "/ops/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })
