@@ -135,8 +135,12 @@
         break;
       case "assigned":
         showBanner("客服 " + f.agentName + " 正在为您服务", "assigned");
-        note("客服 " + f.agentName + " 已接入");
-        remember("note", "客服 " + f.agentName + " 已接入");
+        var who = (f.session || store.session) + "/" + f.agentName;
+        if (store.assignedTo !== who) {      // a resume repeats `assigned`: say it once
+          store.assignedTo = who;
+          note("客服 " + f.agentName + " 已接入");
+          remember("note", "客服 " + f.agentName + " 已接入");
+        }
         break;
       case "message":
         if (f.id && store.seen.indexOf(f.id) >= 0) break;   // a resend after a reconnect
