@@ -94,6 +94,8 @@ extension BrokerCore: AgentHub {
 
     /// Applies a record and queues it for the pass's batch.
     func record(_ r: BrokerRecord, _ out: inout Outbox) {
+        // A session closed while still waiting for an agent: the citizen gave up (or went idle).
+        if case .closed(let c) = r, state.queues.contains(c.session) { sessionsAbandoned.increment() }
         state.apply(r)
         out.records.append((r.type.rawValue, r.encoded()))
         noteAudit(r, now: options.clock())

@@ -31,6 +31,11 @@ struct QueueGauges {
     }
 }
 
+let sessionsAbandoned = MetricsRegistry.shared.counter("intake_sessions_abandoned_total",
+                                                       help: "Sessions closed while still waiting in a queue (the citizen left or went idle).")
+let serviceLevel = MetricsRegistry.shared.gauge("intake_service_level",
+                                                help: "Share of sessions accepted by an agent within 20 s of waiting, since start (-1 before the first).",
+                                                labels: ["target": "20s"])
 let sessionsAssigned = MetricsRegistry.shared.gauge("intake_sessions_assigned", help: "Sessions held by an agent.")
 
 extension BrokerCore {
@@ -45,6 +50,12 @@ extension BrokerCore {
     func publishMetrics(now: EpochMillis) {
         sessionsOpen.set(Double(state.sessions.count))
         sessionsAssigned.set(Double(state.assignments.count))
+        let (cumulative, _, count) = waitSeconds.snapshot()
+        if count > 0, let i = waitSeconds.bounds.firstIndex(of: OpsFeed.serviceLevelTargetSeconds) {
+            serviceLevel.set(Double(cumulative[i]) / Double(count))
+        } else {
+            serviceLevel.set(-1)
+        }
         // Queues known to the state, plus every skill of the directory (an agent's skill is a
         // queue sessions can be routed to, so "0 waiting, 3 available" is worth showing).
         var names = Set(state.queues.queueNames)

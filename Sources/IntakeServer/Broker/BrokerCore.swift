@@ -124,7 +124,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         for a in router.directory.agents { notePresence(a.id) }
         // Globals are created on first use: register these now so /metrics shows them at 0
         // from the start (CONTRACT.md's names; alerts and rates need the series to exist).
-        _ = (assignmentsTotal, offersTimedOut, waitSeconds, sessionsOpen, sessionsAssigned)
+        _ = (assignmentsTotal, offersTimedOut, waitSeconds, sessionsOpen, sessionsAssigned, sessionsAbandoned, serviceLevel)
         startTimers(now: options.clock())
     }
 
