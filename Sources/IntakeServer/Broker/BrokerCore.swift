@@ -51,6 +51,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
         case agent(AgentLink, AgentCommand)
         case widget(WidgetLink, WidgetCommand)
+        /// A delivery of the outbox ended (BrokerCore+Outbound.swift).
+        case outbound(OutboundDone)
     }
 
     let store: LogStore
@@ -91,6 +93,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     /// The /metrics gauges per queue and when they were last published (BrokerCore+Metrics.swift).
     var queueGauges: [String: QueueGauges] = [:]
     var lastMetricsNanos: UInt64 = 0
+    /// The outbox's delivery threads (BrokerCore+Outbound.swift).
+    var outbound: [OutboundDispatcher] = []
 
     /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
     let ingested = Channel.allCases.map {
@@ -251,6 +255,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     continue
                 }
                 widgetCommand(link, command, now: now, &out)
+            case .outbound(let done):
+                if failure == nil { outboundFinished(done, &out) }
             }
         }
         endPass(now: now, &out)
