@@ -52,7 +52,7 @@ let package = Package(
         // MARK: wiring and executables
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
-            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux",
+            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux", "AppChannel", "PhoneChannel",
         ], resources: [.copy("Resources/ops")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [

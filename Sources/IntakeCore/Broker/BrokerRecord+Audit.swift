@@ -38,7 +38,7 @@ extension BrokerRecord {
             return (r.session, line("rated", r.at, [("score", .int(Int64(r.score)))]))
         case .replied(let r):
             return (r.session, line("replied", r.at, [("from", .string(r.from.rawValue)), ("agent", .string(r.agent))]))
-        case .messageReceived, .deliveryAcked, .visitorRegistered:
+        case .messageReceived, .deliveryAcked, .visitorRegistered, .outboundQueued, .outboundDone:
             return nil
         }
     }

@@ -25,6 +25,8 @@ public enum BrokerRecordType: UInt8, Sendable, CaseIterable {
     case reopened = 12
     case visitorRegistered = 13
     case rated = 14
+    case outboundQueued = 15
+    case outboundDone = 16
 }
 
 /// A message as stored: the envelope (with id, session and receivedAt filled in) and the
@@ -192,6 +194,8 @@ public enum BrokerRecord: Sendable, Equatable {
     case reopened(Reopened)
     case visitorRegistered(VisitorRegistered)
     case rated(Rated)
+    case outboundQueued(OutboundQueued)
+    case outboundDone(OutboundDone)
 
     static let formatVersion: UInt8 = 1
     static let formatVersion2: UInt8 = 2
@@ -212,6 +216,8 @@ public enum BrokerRecord: Sendable, Equatable {
         case .reopened: .reopened
         case .visitorRegistered: .visitorRegistered
         case .rated: .rated
+        case .outboundQueued: .outboundQueued
+        case .outboundDone: .outboundDone
         }
     }
 
@@ -321,6 +327,14 @@ public enum BrokerRecord: Sendable, Equatable {
             w.string(r.session)
             w.u8(UInt8(r.score))
             w.i64(r.at)
+        case .outboundQueued(let q):
+            w = ByteWriter(capacity: 64 + q.text.utf8.count + q.citizen.utf8.count)
+            w.u8(Self.formatVersion)
+            q.write(to: &w)
+        case .outboundDone(let d):
+            w = ByteWriter(capacity: 32 + d.id.utf8.count)
+            w.u8(Self.formatVersion)
+            d.write(to: &w)
         }
         return w.bytes
     }
@@ -404,6 +418,10 @@ public enum BrokerRecord: Sendable, Equatable {
             let session = try r.string(), score = Int(try r.u8())
             guard (1...5).contains(score) else { throw BrokerCodecError("rated: score \(score) outside 1-5") }
             record = .rated(Rated(session: session, score: score, at: try r.i64()))
+        case .outboundQueued:
+            record = .outboundQueued(try OutboundQueued.read(&r))
+        case .outboundDone:
+            record = .outboundDone(try OutboundDone.read(&r))
         case .checkpoint:
             throw BrokerCodecError("record type \(type) (\(t)) is reserved and not written by this version")
         }

@@ -149,6 +149,8 @@ extension BrokerState {
             visitorByToken[v.tokenHash] = v.visitor
         case .rated:
             break  // audit only
+        case .outboundQueued, .outboundDone:
+            applyOutbound(record)
         }
     }
 

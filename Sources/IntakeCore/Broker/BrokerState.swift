@@ -203,6 +203,8 @@ public struct BrokerState: Sendable {
     public internal(set) var histories: [String: SessionHistory] = [:]
     /// Bytes held in `histories`.
     public internal(set) var historyBytes = 0
+    /// Reply id → a reply waiting to leave through its channel's API (BrokerRecord+Outbound.swift).
+    public internal(set) var outbound: [String: OutboundQueued] = [:]
     /// How commands decide (reopen window, rules, history bounds); not part of the state.
     public var settings = BrokerSettings()
 

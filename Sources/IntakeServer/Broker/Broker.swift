@@ -83,11 +83,13 @@ public final class Broker: Sendable {
         let core = BrokerCore(store: store, state: state, router: router, startActions: startActions,
                               lastSequence: store.acknowledgedSequence, options: options, routing: config.routing,
                               retentionSeconds: config.retentionSeconds, sessionLimits: SessionLimits(config: config))
+        core.startOutbound(OutboundSetup.dispatchers(config: config, core: core, clock: options.clock))
         core.start()
         let server: Server
         do {
             server = try Server(config: config, ingestor: core, views: core, agents: core, widgets: core)
         } catch {
+            core.stopOutbound()
             core.stop()
             store.close()
             throw .listen(error)
@@ -191,6 +193,7 @@ public final class Broker: Sendable {
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.shutdown()
+        core.stopOutbound()
         core.stop()
         store.close()
     }

@@ -220,6 +220,7 @@ extension BrokerCore: WidgetHub {
     func deliver(_ s: BrokerSession, _ event: CitizenEvent, _ out: inout Outbox) {
         let links = desk.citizens.links(for: s)
         guard !links.isEmpty else { return }
+        noteOutbound(s, event, links, &out)
         let address = CitizenAddress(channel: s.channel, account: s.account, citizen: s.citizen, session: s.id)
         for link in links { out.frames.append((CitizenDelivery(link: link, event: event, address: address), "")) }
     }

@@ -52,6 +52,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case agent(AgentLink, AgentCommand)
         case widget(WidgetLink, WidgetCommand)
         case admin(AdminRequest, AdminReply)
+        /// A delivery of the outbox ended (BrokerCore+Outbound.swift).
+        case outbound(OutboundDone)
     }
 
     let store: LogStore
@@ -99,6 +101,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     /// Open-session limits (docs/SECURITY.md, "Limits").
     let sessionLimits: SessionLimits
     var lastMetricsNanos: UInt64 = 0
+    /// The outbox's delivery threads (BrokerCore+Outbound.swift).
+    var outbound: [OutboundDispatcher] = []
 
     /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
     let ingested = Channel.allCases.map {
@@ -269,6 +273,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     continue
                 }
                 widgetCommand(link, command, now: now, &out)
+            case .outbound(let done):
+                if failure == nil { outboundFinished(done, &out) }
             }
         }
         endPass(now: now, &out)
