@@ -26,7 +26,7 @@ public final class Server: Sendable {
     /// As above; with `agents`, /ws/agent speaks the agent protocol, with `widgets` /ws/widget
     /// the widget protocol (else they echo, like /ws/echo).
     init(config: ServerConfig, ingestor: (any Ingestor)?, views: (any BrokerViews)?, agents: (any AgentHub)?,
-         widgets: (any WidgetHub)? = nil) throws(IOError) {
+         widgets: (any WidgetHub)? = nil, phoneHub: PhoneHub = PhoneHub()) throws(IOError) {
         self.config = config
         Log.level = LogLevel(name: config.logLevel) ?? .info
         var limits = ConnectionLimits()
@@ -40,7 +40,7 @@ public final class Server: Sendable {
         _ = rateLimitedCounters
         SessionLimits.registerMetrics()
         let router = Routes.make(config: config, health: health, ingestor: ingestor, views: views, agents: agents, widgets: widgets)
-        let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health)
+        let context = ServerContext(config: config, router: router, ingestor: ingestor, health: health, phoneHub: phoneHub)
         self.context = context
         group = try EventLoopGroup(count: config.loops, limits: limits)
         do {

@@ -22,8 +22,12 @@ public final class ServerContext: Sendable {
     let router: HTTPRouter<HTTPRoute>
     let ingestor: (any Ingestor)?
     let health: Health
+    /// The way back to the call centre's connections (TCP/PhoneHub.swift).
+    let phoneHub: PhoneHub
 
-    init(config: ServerConfig, router: HTTPRouter<HTTPRoute>, ingestor: (any Ingestor)?, health: Health) {
+    init(config: ServerConfig, router: HTTPRouter<HTTPRoute>, ingestor: (any Ingestor)?, health: Health,
+         phoneHub: PhoneHub = PhoneHub()) {
+        self.phoneHub = phoneHub
         self.health = health
         self.config = config
         var limits = HTTPLimits()

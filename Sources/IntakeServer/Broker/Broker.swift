@@ -84,10 +84,13 @@ public final class Broker: Sendable {
                               lastSequence: store.acknowledgedSequence, options: options, routing: config.routing,
                               retentionSeconds: config.retentionSeconds, sessionLimits: SessionLimits(config: config))
         core.startOutbound(OutboundSetup.dispatchers(config: config, core: core, clock: options.clock))
+        // The call centre authenticates as an app account; its calls are answered through the hub.
+        let phoneHub = PhoneHub()
+        core.registerCitizenLink(phoneHub, channel: .phone, accounts: config.apps.map(\.account))
         core.start()
         let server: Server
         do {
-            server = try Server(config: config, ingestor: core, views: core, agents: core, widgets: core)
+            server = try Server(config: config, ingestor: core, views: core, agents: core, widgets: core, phoneHub: phoneHub)
         } catch {
             core.stopOutbound()
             core.stop()

@@ -143,7 +143,7 @@ extension BrokerCore: AgentHub {
                 desk.queueDirty = true
                 scheduleInactivity(session, now: now)
                 let name = router.directory.agents.first { $0.id == agent }?.name ?? agent
-                deliver(session, .assigned(session: session, agentName: name), &out)
+                deliver(session, .assigned(session: session, agentName: name, agent: agent), &out)
             case let .requeued(session, cause):
                 if let a = state.assignments[session] {
                     record(.enqueued(Enqueued(session: session, queue: a.queue, priority: a.priority, enqueuedAt: a.enqueuedAt,

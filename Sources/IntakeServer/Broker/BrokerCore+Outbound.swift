@@ -63,3 +63,10 @@ extension BrokerCore {
         record(.outboundDone(done), &out)
     }
 }
+
+extension BrokerCore {
+    /// Start-up (before `start`): `link` reaches every citizen of `channel` in `accounts`.
+    func registerCitizenLink(_ link: any CitizenLink, channel: Channel, accounts: [String]) {
+        for a in accounts { desk.citizens.register(link, channel: channel, account: a) }
+    }
+}

@@ -11,7 +11,7 @@ enum CitizenEvent: Sendable, Equatable {
     /// Waiting: their place in the queue and the estimated wait (nil: no agent online to estimate from).
     case queue(session: String, position: Int, etaSeconds: Int?)
     /// An agent accepted the conversation.
-    case assigned(session: String, agentName: String)
+    case assigned(session: String, agentName: String, agent: String = "")
     /// A reply from the agent or the bot (durable, with its id).
     case message(session: String, from: Replied.From, text: String, id: String)
     /// The conversation ended.

@@ -79,7 +79,7 @@ final class WidgetLink: CitizenLink, FrameSink, @unchecked Sendable {
         case let .queue(session, position, eta):
             members = [("type", "queue"), ("session", .string(session)), ("position", .int(Int64(position))),
                        ("etaSeconds", eta.map { .int(Int64($0)) } ?? .null)]
-        case let .assigned(session, name):
+        case let .assigned(session, name, _):
             members = [("type", "assigned"), ("session", .string(session)), ("agentName", .string(name))]
         case let .message(session, from, text, id):
             members = [("type", "message"), ("session", .string(session)), ("from", .string(from.rawValue)),

@@ -9,6 +9,7 @@ import IntakeWire
 import IntakeJSON
 import IntakeCore
 import IntakeTelemetry
+import PhoneChannel
 
 final class NDJSONConnectionHandler: ConnectionHandler {
     let server: ServerContext
@@ -83,6 +84,10 @@ final class NDJSONConnectionHandler: ConnectionHandler {
             enqueue(ClientError.unauthorized("send {\"type\":\"auth\",\"account\":…,\"key\":…} first").ingestLine, c)
             return
         }
+        if let t = json["type"]?.stringValue, PhoneEvent.lineTypes.contains(t) {
+            phoneLine(json, app, c)
+            return
+        }
         if let t = json["type"]?.stringValue, t != "message" {
             tcpLineErrors.increment()
             enqueue(ClientError.unknownType("unknown line type '\(t)'").ingestLine, c)
@@ -101,6 +106,11 @@ final class NDJSONConnectionHandler: ConnectionHandler {
             enqueue(ClientError.forbidden("this connection is authenticated for account '\(app.account)', not '\(envelope.account)'").ingestLine, c)
             return
         }
+        submit(envelope, c)
+    }
+
+    /// Stores `envelope` and answers its line (in order) once it is durable.
+    private func submit(_ envelope: Envelope, _ c: Connection, onAccepted: (@Sendable () -> Void)? = nil) {
         guard let ingestor = server.ingestor else {
             enqueue(ClientError.unavailable("the store is not ready").ingestLine, c)
             return
@@ -110,8 +120,84 @@ final class NDJSONConnectionHandler: ConnectionHandler {
         let loop = c.loop
         let me = UnsafeSendableBox(value: self)
         ingestor.ingest(envelope) { outcome in
+            if case .accepted = outcome { onAccepted?() }
             let line = outcome.line(idKey: "ack")
             if loop.inLoop { me.value.fill(slot: slot, line) } else { loop.execute { me.value.fill(slot: slot, line) } }
+        }
+    }
+
+    // MARK: the call centre's feed (Channels/Phone; docs/PROTOCOL.md, "Phone")
+
+    /// Calls streamed on this connection.
+    private var calls: [String: CallTranscript] = [:]
+    private var phoneSender: PhoneLineSender?
+    /// Calls open on one connection at most (a feed that never ends its calls is refused).
+    static let maxCalls = 10_000
+
+    private func phoneLine(_ json: JSON, _ app: AppAccount, _ c: Connection) {
+        let event: PhoneEvent
+        do {
+            event = try PhoneEvent.decode(json)
+        } catch {
+            tcpLineErrors.increment()
+            enqueue(ClientError.invalidEnvelope(error.message).ingestLine, c)
+            return
+        }
+        let sender = phoneSender ?? PhoneLineSender(loop: c.loop, handler: self)
+        phoneSender = sender
+        let hub = server.phoneHub
+        switch event {
+        case let .callStart(callId, caller, trunk, meta):
+            guard trunk == app.account else {
+                tcpLineErrors.increment()
+                enqueue(ClientError.forbidden("this connection is authenticated for account '\(app.account)', not trunk '\(trunk)'").ingestLine, c)
+                return
+            }
+            guard calls[callId] != nil || calls.count < Self.maxCalls else {
+                enqueue(ClientError("too_many_calls", "more than \(Self.maxCalls) calls open on one connection; end some", status: .tooManyRequests).ingestLine, c)
+                return
+            }
+            // One session per call: the citizen is the caller's number and the call id.
+            let call = calls[callId] ?? CallTranscript(callId: callId, caller: caller + "#" + callId, trunk: trunk, meta: meta)
+            calls[callId] = call
+            hub.attach(callId: callId, account: app.account, sender)
+            submit(PhoneAdapter.startEnvelope(call), c)
+        case .segment(let segment):
+            guard calls[segment.callId] != nil else {
+                tcpLineErrors.increment()
+                enqueue(ClientError("unknown_call", "no call_start for call '\(segment.callId)' on this connection (send it again after a reconnect: it is recognised as a repeat)",
+                                    status: .badRequest).ingestLine, c)
+                return
+            }
+            switch calls[segment.callId]!.apply(segment) {
+            case .partial, .stalePartial:
+                enqueue(JSON.object([("partial", .bool(true)), ("callId", .string(segment.callId)), ("seq", .int(Int64(segment.seq))),
+                                     ("stored", .bool(false))]).serializedBytes, c)
+            case .final(let envelope):
+                submit(envelope, c)
+            case .repeatedFinal:
+                // A resend: the store recognises its dedupe key and answers "duplicate": true.
+                submit(PhoneAdapter.envelope(for: segment, call: calls[segment.callId]!), c)
+            }
+        case let .callEnd(callId, reason):
+            guard var call = calls[callId] else {
+                tcpLineErrors.increment()
+                enqueue(ClientError("unknown_call", "no call_start for call '\(callId)' on this connection", status: .badRequest).ingestLine, c)
+                return
+            }
+            call.end(reason: reason)
+            calls[callId] = nil
+            let account = app.account
+            submit(PhoneAdapter.endEnvelope(call), c) { hub.detach(callId: callId, account: account) }
+        }
+    }
+
+    /// A line pushed by the broker (the `assign` of an accepted call), written at once.
+    func pushLine(_ line: [UInt8]) {
+        guard let c = connection, c.isOpen else { return }
+        c.writeWith { out in
+            out.append(contentsOf: line)
+            out.append(0x0A)
         }
     }
 
