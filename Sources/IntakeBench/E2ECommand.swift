@@ -52,7 +52,10 @@ enum E2ECommand {
         try FileTree.write(work + "/config.json", #"{"apps":[{"account":"\#(account)","key":"\#(key)"}],"logLevel":"warning","#
                            + #""routing":{"inactivitySeconds":0,"wrapUpSeconds":0}}"#)
         let argv = [intake, "serve", "--config", work + "/config.json", "--data-dir", work + "/data", "--agents", work + "/agents.json",
-                    "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--fsync", fsync]
+                    "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--fsync", fsync,
+                    // Each bench agent accepts and closes ~50 sessions a second: far over a person's
+                    // per-connection rate limit, which this benchmark does not measure.
+                    "--ws-rate-limit", "0", "--tcp-rate-limit", "0", "--max-connections-per-ip", "0"]
         let broker = try BrokerProcess(argv, stderrPath: work + "/broker.err")
         guard let (line, _) = broker.waitForLine(prefix: "intake ready ", timeoutS: 60) else {
             throw UsageError("no `intake ready` line within 60 s (or the broker exited); see its stderr")
