@@ -25,6 +25,9 @@ public enum BrokerRecordType: UInt8, Sendable, CaseIterable {
     case reopened = 12
     case visitorRegistered = 13
     case rated = 14
+    /// The FAQ bot (BrokerRecord+Bot.swift); 15–19 are left for the channels' delivery records.
+    case botStarted = 20
+    case botDecided = 21
 }
 
 /// A message as stored: the envelope (with id, session and receivedAt filled in) and the
@@ -192,6 +195,8 @@ public enum BrokerRecord: Sendable, Equatable {
     case reopened(Reopened)
     case visitorRegistered(VisitorRegistered)
     case rated(Rated)
+    case botStarted(BotStarted)
+    case botDecided(BotDecided)
 
     static let formatVersion: UInt8 = 1
     static let formatVersion2: UInt8 = 2
@@ -212,6 +217,8 @@ public enum BrokerRecord: Sendable, Equatable {
         case .reopened: .reopened
         case .visitorRegistered: .visitorRegistered
         case .rated: .rated
+        case .botStarted: .botStarted
+        case .botDecided: .botDecided
         }
     }
 
@@ -321,6 +328,12 @@ public enum BrokerRecord: Sendable, Equatable {
             w.string(r.session)
             w.u8(UInt8(r.score))
             w.i64(r.at)
+        case .botStarted(let b):
+            w = ByteWriter(capacity: 64 + b.reason.utf8.count)
+            b.encode(&w)
+        case .botDecided(let d):
+            w = ByteWriter(capacity: 64 + d.handOverJSON.utf8.count + d.reason.utf8.count)
+            d.encode(&w)
         }
         return w.bytes
     }
@@ -330,6 +343,11 @@ public enum BrokerRecord: Sendable, Equatable {
     public static func decode(type: UInt8, payload: UnsafeRawBufferPointer, keepEnvelope: Bool = true) throws(BrokerCodecError) -> BrokerRecord {
         guard let t = BrokerRecordType(rawValue: type) else { throw BrokerCodecError("unknown record type \(type)") }
         var r = ByteReader(payload)
+        if t == .botStarted || t == .botDecided {
+            let record: BrokerRecord = t == .botStarted ? .botStarted(try BotStarted.decode(&r)) : .botDecided(try BotDecided.decode(&r))
+            guard r.isAtEnd else { throw BrokerCodecError("record type \(type): \(payload.count - r.offset) trailing bytes") }
+            return record
+        }
         let version = try r.u8()
         let grew: Set<BrokerRecordType> = [.enqueued, .offered, .assigned, .closed]
         guard version == formatVersion || (version == formatVersion2 && grew.contains(t)) else {
@@ -404,6 +422,8 @@ public enum BrokerRecord: Sendable, Equatable {
             let session = try r.string(), score = Int(try r.u8())
             guard (1...5).contains(score) else { throw BrokerCodecError("rated: score \(score) outside 1-5") }
             record = .rated(Rated(session: session, score: score, at: try r.i64()))
+        case .botStarted, .botDecided:
+            preconditionFailure("BUG: bot records are decoded above")
         case .checkpoint:
             throw BrokerCodecError("record type \(type) (\(t)) is reserved and not written by this version")
         }

@@ -6,8 +6,8 @@ extension BrokerState {
     static let snapshotMagic: UInt32 = 0x5453_4249  // "IBST"
     /// 2 added the assignments; 3 the conversation and routing state (sessions' requirements,
     /// replies and cursors, closed sessions, offers, exclusions, last agents, visitors,
-    /// histories). Versions 1 and 2 are still read.
-    static let snapshotVersion: UInt8 = 3
+    /// histories); 4 the bot's sessions and hand-overs. Versions 1 to 3 are still read.
+    static let snapshotVersion: UInt8 = 4
 
     /// The state as a snapshot payload.
     public func snapshotPayload() -> [UInt8] {
@@ -99,6 +99,7 @@ extension BrokerState {
                 w.blob(item.json)
             }
         }
+        writeBotSection(&w)
         return w.bytes
     }
 
@@ -248,6 +249,7 @@ extension BrokerState {
                 state.historyBytes += h.bytes
             }
         }
+        if version >= 4 { try state.readBotSection(&r) }
         guard r.isAtEnd else { throw BrokerCodecError("\(raw.count - r.offset) trailing bytes after the broker state") }
         state.dedupe = dedupe
         state.sessions = sessions

@@ -51,6 +51,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case queues(limit: Int, @Sendable ([BrokerState.QueueView], EpochMillis) -> Void)
         case agent(AgentLink, AgentCommand)
         case widget(WidgetLink, WidgetCommand)
+        /// A decision of the FAQ bot (BrokerCore+Bot.swift).
+        case bot(BotOutcome)
     }
 
     let store: LogStore
@@ -91,6 +93,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     /// The /metrics gauges per queue and when they were last published (BrokerCore+Metrics.swift).
     var queueGauges: [String: QueueGauges] = [:]
     var lastMetricsNanos: UInt64 = 0
+    /// The FAQ bot's worker (set before `start`, never changed) and the core's bot state (BrokerCore+Bot.swift).
+    var botService: BotService?
+    var botDesk = BotDesk()
 
     /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
     let ingested = Channel.allCases.map {
@@ -219,6 +224,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         }
         if let deadline = router.nextDeadline, deadline <= now { route(.tick, now: now, &out) }
         beginPass(now: now, &out)
+        botPass(now: now, &out)
         for command in taken {
             switch command {
             case let .ingest(envelope, reply):
@@ -251,6 +257,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                     continue
                 }
                 widgetCommand(link, command, now: now, &out)
+            case .bot(let outcome):
+                if failure != nil { outcome.job.waiter?.decline(); continue }
+                botOutcome(outcome, now: now, &out)
             }
         }
         endPass(now: now, &out)
