@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "FAQBotTests", dependencies: ["FAQBot", "IntakeJSON"]),
-        .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport", "FAQBot"]),
+        .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport", "FAQBot", "WeChatChannel"]),
         .testTarget(name: "AppChannelTests", dependencies: ["AppChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"]),
         .testTarget(name: "PhoneChannelTests", dependencies: ["PhoneChannel", "IntakeCore", "IntakeJSON"]),
         .testTarget(name: "WeChatChannelTests", dependencies: ["WeChatChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"],
