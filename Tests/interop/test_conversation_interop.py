@@ -145,7 +145,7 @@ def test_the_faq_bot_answers_a_widget_question_and_hands_over_on_request(tmp_pat
             metrics = r.read().decode()
         assert 'intake_bot_replies_total{outcome="answered"} 1' in metrics
         assert 'intake_bot_replies_total{outcome="handed_off"} 1' in metrics
-        assert "intake_kb_entries 400" in metrics
+        assert "intake_knowledge_base_entries 400" in metrics
     finally:
         assert broker.stop() == 0
 

@@ -214,7 +214,7 @@ def test_wss_echo_text_binary_and_large_messages(tls_broker, certs):
     sock.setblocking(False)
 
     async def go():
-        async with websockets.connect(f"wss://{tls_broker.http}/ws/widget", ssl=ctx, server_hostname="localhost",
+        async with websockets.connect(f"wss://{tls_broker.http}/ws/echo", ssl=ctx, server_hostname="localhost",
                                       sock=sock, max_size=2 * 1024 * 1024, compression=None) as ws:
             await ws.send("你好，12345")
             assert await ws.recv() == "你好，12345"

@@ -39,9 +39,9 @@ struct BotOutcome: Sendable {
     var confidence: Double
 }
 
-let kbEntries = MetricsRegistry.shared.gauge("intake_kb_entries", help: "Entries in the FAQ knowledge base in use.")
+let kbEntries = MetricsRegistry.shared.gauge("intake_knowledge_base_entries", help: "Entries in the FAQ knowledge base in use.")
 let kbReloadFailures = MetricsRegistry.shared.counter(
-    "intake_kb_reload_failures_total", help: "Knowledge-base reloads refused (the previous knowledge base stays in use).")
+    "intake_knowledge_base_reload_failures_total", help: "Knowledge-base reloads refused (the previous knowledge base stays in use).")
 let botAnswered = MetricsRegistry.shared.counter(
     "intake_bot_replies_total", help: "Citizen messages the FAQ bot decided on, by outcome.", labels: ["outcome": "answered"])
 let botHandedOff = MetricsRegistry.shared.counter(

@@ -55,6 +55,7 @@ extension BrokerCore: BotHub {
         }
         if now >= botDesk.nextSurgeEvaluation {
             botDesk.nextSurgeEvaluation = now + 60_000
+            closeIdleBotSessions(now: now, &out)
             let (started, ended) = botDesk.surge.evaluate(now: now)
             for topic in started {
                 spikeGauge(topic)?.set(1)
@@ -66,6 +67,19 @@ extension BrokerCore: BotHub {
                 spikeGauge(topic)?.set(0)
                 Log.warning("surge: a topic stopped spiking", ["topic": .string(topic)])
             }
+        }
+    }
+
+    /// Closes bot sessions nobody wrote in for `inactivitySeconds` (a citizen who got the answer
+    /// and left): nothing else would ever close them, since no agent holds them.
+    func closeIdleBotSessions(now: EpochMillis, _ out: inout Outbox) {
+        guard routing.inactivitySeconds > 0 else { return }
+        let limit = EpochMillis(routing.inactivitySeconds * 1000)
+        for session in state.botSessions.keys.sorted() {
+            guard let s = state.sessions[session], s.lastActivityAt + limit <= now else { continue }
+            record(.closed(Closed(session: session, agent: "", disposition: "",
+                                  reason: "inactive with the bot for \(Int(routing.inactivitySeconds)) s", at: now)), &out)
+            deliver(s, .closed(session: session, reason: "inactivity"), &out)
         }
     }
 
