@@ -52,7 +52,7 @@ let package = Package(
         // MARK: wiring and executables
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
-            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux", "AppChannel", "PhoneChannel",
+            "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux", "AppChannel", "PhoneChannel", "FAQBot",
         ], resources: [.copy("Resources/ops")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "IntakeNetTests", dependencies: ["IntakeNet", "IntakeTestSupport"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeTestSupport"]),
         .testTarget(name: "FAQBotTests", dependencies: ["FAQBot", "IntakeJSON"]),
-        .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport"]),
+        .testTarget(name: "IntakeServerTests", dependencies: ["IntakeServer", "IntakeTestSupport", "FAQBot", "WeChatChannel"]),
         .testTarget(name: "AppChannelTests", dependencies: ["AppChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"]),
         .testTarget(name: "PhoneChannelTests", dependencies: ["PhoneChannel", "IntakeCore", "IntakeJSON"]),
         .testTarget(name: "WeChatChannelTests", dependencies: ["WeChatChannel", "IntakeCore", "IntakeJSON", "IntakeCrypto"],

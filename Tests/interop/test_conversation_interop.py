@@ -6,7 +6,9 @@ finding their conversation again, and the close reaching the citizen. Also: a ba
 section stops the broker with exit 2 and one line."""
 import asyncio
 import json
+import os
 import subprocess
+import urllib.request
 
 import websockets
 
@@ -47,7 +49,10 @@ async def widget_hello(broker, resume=None):
 def test_a_conversation_survives_a_restart(tmp_path):
     agents = tmp_path / "agents.json"
     agents.write_text(json.dumps(AGENTS))
-    first = start_broker("--agents", str(agents))
+    # The agents' side of a conversation: the FAQ bot (on for web in the demo defaults) stays out.
+    no_bot = tmp_path / "no-bot.json"
+    no_bot.write_text(json.dumps({"bot": {"enabled": False}}))
+    first = start_broker("--agents", str(agents), "--config", str(no_bot))
     state = {}
 
     async def before():
@@ -79,7 +84,7 @@ def test_a_conversation_survives_a_restart(tmp_path):
 
     run(before())
     assert first.stop() == 0
-    second = start_broker("--agents", str(agents), "--data-dir", first.data_dir)
+    second = start_broker("--agents", str(agents), "--config", str(no_bot), "--data-dir", first.data_dir)
     try:
         async def after():
             agent, welcome = await agent_hello(second)
@@ -106,6 +111,43 @@ def test_a_conversation_survives_a_restart(tmp_path):
     finally:
         if second.proc.poll() is None:
             second.proc.kill()
+
+
+def test_the_faq_bot_answers_a_widget_question_and_hands_over_on_request(tmp_path):
+    """The demo defaults: the bot answers web first, from the repo's sample knowledge base."""
+    kb = [json.loads(line) for line in open(os.path.join(os.path.dirname(__file__), "../../Ops/samples/kb.jsonl"), encoding="utf-8")]
+    agents = tmp_path / "agents.json"
+    agents.write_text(json.dumps(AGENTS))
+    broker = start_broker("--agents", str(agents))
+    try:
+        async def talk():
+            agent, _ = await agent_hello(broker)
+            citizen, _ = await widget_hello(broker)
+            await citizen.send(json.dumps({"type": "message", "clientId": "c1", "text": kb[0]["question"]}))
+            await expect(citizen, "ack")
+            answer = await expect(citizen, "message")
+            assert answer["from"] == "bot" and answer["text"] == kb[0]["answer"] and answer["id"].startswith("m")
+            await citizen.send(json.dumps({"type": "message", "clientId": "c2", "text": "我要转人工"}))
+            await expect(citizen, "ack")
+            notice = await expect(citizen, "message")
+            assert notice["from"] == "bot" and "人工" in notice["text"]
+            offer = await expect(agent, "offer")
+            assert offer["botReason"] == "askedForPerson" and len(offer["botSuggestions"]) == 3
+            assert [t["from"] for t in offer["botTranscript"]] == ["citizen", "bot", "citizen"]
+            await agent.send(json.dumps({"type": "accept", "offer": offer["offer"]}))
+            assigned = await expect(agent, "assigned")
+            assert assigned["botTranscript"] == offer["botTranscript"]
+            await agent.close()
+            await citizen.close()
+
+        run(talk())
+        with urllib.request.urlopen(f"http://{broker.http}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        assert 'intake_bot_replies_total{outcome="answered"} 1' in metrics
+        assert 'intake_bot_replies_total{outcome="handed_off"} 1' in metrics
+        assert "intake_knowledge_base_entries 400" in metrics
+    finally:
+        assert broker.stop() == 0
 
 
 def test_a_bad_routing_section_exits_2_with_one_line(tmp_path):

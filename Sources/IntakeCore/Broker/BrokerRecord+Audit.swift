@@ -38,6 +38,12 @@ extension BrokerRecord {
             return (r.session, line("rated", r.at, [("score", .int(Int64(r.score)))]))
         case .replied(let r):
             return (r.session, line("replied", r.at, [("from", .string(r.from.rawValue)), ("agent", .string(r.agent))]))
+        case .botStarted(let b):
+            return (b.session, line("bot", b.at, [("queue", .string(b.queue)), ("priority", .int(Int64(b.priority))), ("reason", .string(b.reason))]))
+        case .botDecided(let d):
+            return (d.session, line(d.answered ? "bot_answered" : "bot_handed_over", d.at,
+                                    [("entry", .string(d.entry)), ("confidence", .double((d.confidence * 1000).rounded() / 1000)),
+                                     ("reason", .string(d.reason))]))
         case .messageReceived, .deliveryAcked, .visitorRegistered, .outboundQueued, .outboundDone:
             return nil
         }

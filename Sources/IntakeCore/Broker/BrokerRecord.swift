@@ -27,6 +27,9 @@ public enum BrokerRecordType: UInt8, Sendable, CaseIterable {
     case rated = 14
     case outboundQueued = 15
     case outboundDone = 16
+    /// The FAQ bot (BrokerRecord+Bot.swift); 15–19 are left for the channels' delivery records.
+    case botStarted = 20
+    case botDecided = 21
 }
 
 /// A message as stored: the envelope (with id, session and receivedAt filled in) and the
@@ -196,6 +199,8 @@ public enum BrokerRecord: Sendable, Equatable {
     case rated(Rated)
     case outboundQueued(OutboundQueued)
     case outboundDone(OutboundDone)
+    case botStarted(BotStarted)
+    case botDecided(BotDecided)
 
     static let formatVersion: UInt8 = 1
     static let formatVersion2: UInt8 = 2
@@ -218,6 +223,8 @@ public enum BrokerRecord: Sendable, Equatable {
         case .rated: .rated
         case .outboundQueued: .outboundQueued
         case .outboundDone: .outboundDone
+        case .botStarted: .botStarted
+        case .botDecided: .botDecided
         }
     }
 
@@ -335,6 +342,12 @@ public enum BrokerRecord: Sendable, Equatable {
             w = ByteWriter(capacity: 32 + d.id.utf8.count)
             w.u8(Self.formatVersion)
             d.write(to: &w)
+        case .botStarted(let b):
+            w = ByteWriter(capacity: 64 + b.reason.utf8.count)
+            b.encode(&w)
+        case .botDecided(let d):
+            w = ByteWriter(capacity: 64 + d.handOverJSON.utf8.count + d.reason.utf8.count)
+            d.encode(&w)
         }
         return w.bytes
     }
@@ -344,6 +357,11 @@ public enum BrokerRecord: Sendable, Equatable {
     public static func decode(type: UInt8, payload: UnsafeRawBufferPointer, keepEnvelope: Bool = true) throws(BrokerCodecError) -> BrokerRecord {
         guard let t = BrokerRecordType(rawValue: type) else { throw BrokerCodecError("unknown record type \(type)") }
         var r = ByteReader(payload)
+        if t == .botStarted || t == .botDecided {
+            let record: BrokerRecord = t == .botStarted ? .botStarted(try BotStarted.decode(&r)) : .botDecided(try BotDecided.decode(&r))
+            guard r.isAtEnd else { throw BrokerCodecError("record type \(type): \(payload.count - r.offset) trailing bytes") }
+            return record
+        }
         let version = try r.u8()
         let grew: Set<BrokerRecordType> = [.enqueued, .offered, .assigned, .closed]
         guard version == formatVersion || (version == formatVersion2 && grew.contains(t)) else {
@@ -422,6 +440,8 @@ public enum BrokerRecord: Sendable, Equatable {
             record = .outboundQueued(try OutboundQueued.read(&r))
         case .outboundDone:
             record = .outboundDone(try OutboundDone.read(&r))
+        case .botStarted, .botDecided:
+            preconditionFailure("BUG: bot records are decoded above")
         case .checkpoint:
             throw BrokerCodecError("record type \(type) (\(t)) is reserved and not written by this version")
         }

@@ -71,6 +71,7 @@ extension BrokerState {
             if closedByOwner[s.owner] == r.session { closedByOwner[s.owner] = nil }
         case .enqueued(let e):
             assignments[e.session] = nil  // a requeue ends the assignment
+            botSessions[e.session] = nil  // a hand-over ends the bot's turn
             _ = queues.remove(e.session)  // a reclassified session moves
             _ = queues.push(e.session, queue: e.queue, priority: e.priority, enqueuedAt: e.enqueuedAt)
             if var s = sessions[e.session] {
@@ -121,6 +122,8 @@ extension BrokerState {
             assignments[c.session] = nil
             pendingOffers[c.session] = nil
             exclusions[c.session] = nil
+            botSessions[c.session] = nil
+            botHandOvers[c.session] = nil
             if let h = histories.removeValue(forKey: c.session) { historyBytes -= h.bytes }
             if let s = sessions.removeValue(forKey: c.session) {
                 if openSessions[s.owner] == c.session { openSessions[s.owner] = nil }
@@ -151,6 +154,8 @@ extension BrokerState {
             break  // audit only
         case .outboundQueued, .outboundDone:
             applyOutbound(record)
+        case .botStarted, .botDecided:
+            applyBot(record)
         }
     }
 

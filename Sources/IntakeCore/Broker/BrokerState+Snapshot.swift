@@ -6,8 +6,9 @@ extension BrokerState {
     static let snapshotMagic: UInt32 = 0x5453_4249  // "IBST"
     /// 2 added the assignments; 3 the conversation and routing state (sessions' requirements,
     /// replies and cursors, closed sessions, offers, exclusions, last agents, visitors,
-    /// histories); 4 the outbox of replies to deliver. Versions 1 to 3 are still read.
-    static let snapshotVersion: UInt8 = 4
+    /// histories); 4 the outbox of replies to deliver; 5 the bot's sessions and hand-overs.
+    /// Versions 1 to 4 are still read.
+    static let snapshotVersion: UInt8 = 5
 
     /// The state as a snapshot payload.
     public func snapshotPayload() -> [UInt8] {
@@ -101,6 +102,8 @@ extension BrokerState {
         }
         // Version 4.
         writeOutbound(to: &w)
+        // Version 5.
+        writeBotSection(&w)
         return w.bytes
     }
 
@@ -251,6 +254,7 @@ extension BrokerState {
             }
         }
         if version >= 4 { try state.readOutbound(&r) }
+        if version >= 5 { try state.readBotSection(&r) }
         guard r.isAtEnd else { throw BrokerCodecError("\(raw.count - r.offset) trailing bytes after the broker state") }
         state.dedupe = dedupe
         state.sessions = sessions

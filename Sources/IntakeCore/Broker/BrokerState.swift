@@ -148,6 +148,8 @@ public struct BrokerSettings: Sendable, Equatable {
     public var maxHistoryItems = 200
     /// Bytes of history kept for all sessions together; past it, new items are not kept.
     public var maxHistoryBytes = 128 << 20
+    /// Channels whose new sessions go to the FAQ bot first (emergencies never do).
+    public var botChannels: Set<Channel> = []
 
     /// The defaults.
     public init() {}
@@ -205,6 +207,10 @@ public struct BrokerState: Sendable {
     public internal(set) var historyBytes = 0
     /// Reply id → a reply waiting to leave through its channel's API (BrokerRecord+Outbound.swift).
     public internal(set) var outbound: [String: OutboundQueued] = [:]
+    /// Sessions with the FAQ bot (BrokerRecord+Bot.swift), until handed over or closed.
+    public internal(set) var botSessions: [String: BotSession] = [:]
+    /// Session handed over by the bot → its hand-over JSON (suggestions, transcript), until closed.
+    public internal(set) var botHandOvers: [String: String] = [:]
     /// How commands decide (reopen window, rules, history bounds); not part of the state.
     public var settings = BrokerSettings()
 
@@ -241,7 +247,19 @@ public struct BrokerState: Sendable {
         stored.id = messageIDs.next(now: now)
         let owner = Self.ownerKey(channel: envelope.channel, account: envelope.account, citizen: envelope.citizen)
         var enqueue: Enqueued?
-        if let open = openSessions[owner] {
+        var toBot: BotStarted?
+        if let open = openSessions[owner], let bot = botSessions[open] {
+            stored.session = open
+            // The bot never answers an emergency: it goes to people at once, at the emergency's class.
+            let c = settings.rules.classify(envelope)
+            fill(&stored, c)
+            if c.emergency {
+                let takeSkills = settings.rules.emergency.skills != nil
+                enqueue = Enqueued(session: open, queue: takeSkills ? c.queue : bot.queue, priority: max(c.priority, bot.priority),
+                                   enqueuedAt: now, requirements: takeSkills ? c.requirements : bot.requirements,
+                                   reason: "taken from the bot: \(c.reason)", emergency: true)
+            }
+        } else if let open = openSessions[owner] {
             stored.session = open
             // One of a waiting session's first messages may raise its priority (an emergency).
             if let waiting = queues.entry(for: open), let s = sessions[open], s.messages < settings.firstMessages {
@@ -271,9 +289,15 @@ public struct BrokerState: Sendable {
                 records.append(.sessionOpened(SessionOpened(session: stored.session, channel: envelope.channel, account: envelope.account,
                                                             citizen: envelope.citizen, openedAt: now)))
             }
-            enqueue = Enqueued(session: stored.session, queue: c.queue, priority: c.priority, enqueuedAt: now,
-                               requirements: c.requirements, reason: why + "; " + c.reason, emergency: c.emergency)
+            if settings.botChannels.contains(envelope.channel) && !c.emergency {
+                toBot = BotStarted(session: stored.session, queue: c.queue, priority: c.priority, requirements: c.requirements,
+                                   reason: why + "; the bot answers \(envelope.channel.rawValue) first; " + c.reason, at: now)
+            } else {
+                enqueue = Enqueued(session: stored.session, queue: c.queue, priority: c.priority, enqueuedAt: now,
+                                   requirements: c.requirements, reason: why + "; " + c.reason, emergency: c.emergency)
+            }
         }
+        if let toBot { records.append(.botStarted(toBot)) }
         records.append(.messageReceived(StoredMessage(stored, dedupeKey: dedupeKey)))
         if let enqueue { records.append(.enqueued(enqueue)) }
         for r in records { apply(r) }
@@ -364,7 +388,8 @@ public struct BrokerState: Sendable {
               recentlyClosed == other.recentlyClosed, closedByOwner == other.closedByOwner,
               pendingOffers == other.pendingOffers, exclusions == other.exclusions, lastAgents == other.lastAgents,
               visitors == other.visitors, visitorByToken == other.visitorByToken, histories == other.histories,
-              historyBytes == other.historyBytes, lastOfferID == other.lastOfferID
+              historyBytes == other.historyBytes, lastOfferID == other.lastOfferID,
+              botSessions == other.botSessions, botHandOvers == other.botHandOvers
         else { return false }
         func strip(_ e: [PriorityQueue<String>.Entry]) -> [String] { e.map { "\($0.id)/\($0.priority)/\($0.enqueuedAt)" } }
         for name in queues.queueNames {

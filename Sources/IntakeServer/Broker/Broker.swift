@@ -74,7 +74,10 @@ public final class Broker: Sendable {
         // The directory first: a bad one is a configuration error (exit 2) that touches no data.
         if let problem = config.routing.router.problems().first { throw .agents("routing settings: \(problem)") }
         let (directory, directoryFile) = try AgentDirectoryFile.load(path: config.agents, environment: ProcessEnvironment.current)
-        let (store, state, report) = try openState(config: config, options: options)
+        let botService = try BotService.load(path: config.kb, settings: config.bot)
+        var stateConfig = config
+        if botService == nil { stateConfig.bot.enabled = false }
+        let (store, state, report) = try openState(config: stateConfig, options: options)
         let (router, startActions) = rebuildRouter(state: state, directory: directory, config: config.routing.router,
                                                    now: options.clock())
         Log.info("broker: agent directory loaded", ["file": .string(directoryFile ?? "(none found: no agents)"),
@@ -87,6 +90,7 @@ public final class Broker: Sendable {
         // The call centre authenticates as an app account; its calls are answered through the hub.
         let phoneHub = PhoneHub()
         core.registerCitizenLink(phoneHub, channel: .phone, accounts: config.apps.map(\.account))
+        core.botService = botService
         core.start()
         let server: Server
         do {
@@ -98,6 +102,7 @@ public final class Broker: Sendable {
             throw .listen(error)
         }
         server.health.addCheck("store") { store.isHealthy }
+        if let botService { server.reloaders.add("knowledge_base") { botService.reload().failureReason } }
         registerProcessGauges(health: server.health, dataDir: config.dataDir)
         return Broker(server: server, core: core, store: store, report: report)
     }
@@ -139,7 +144,8 @@ public final class Broker: Sendable {
             ])
         }
         let t1 = clock.now
-        let settings = config.routing.brokerSettings
+        var settings = config.routing.brokerSettings
+        settings.botChannels = config.bot.activeChannels
         var state = BrokerState(settings: settings)
         if let snap = recovery.snapshot {
             do {

@@ -92,7 +92,7 @@ extension BrokerCore {
                 case .offered(let a, _)?: stateText = "offered to \(a)"
                 case .assigned(let a)?: stateText = "assigned to \(a)"
                 case .wrappingUp(let a)?: stateText = "wrap-up by \(a)"
-                case nil: stateText = "open"
+                case nil: stateText = state.botSessions[id] != nil ? "with the bot" : "open"
                 }
                 m.append(("state", .string(stateText)))
                 if let q = state.queues.entry(for: id) {

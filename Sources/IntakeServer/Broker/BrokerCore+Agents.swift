@@ -67,6 +67,7 @@ extension BrokerCore: AgentHub {
                 break
             }
         }
+        botAccepted(envelope, records, now: now, &out)
     }
 
     /// `intake_emergencies_total` and a warning line naming the session and the keyword.
@@ -178,7 +179,7 @@ extension BrokerCore: AgentHub {
             ("waitedMs", .int(Int64(max(0, now - (entry?.entry.enqueuedAt ?? now))))),
             ("expiresInMs", .int(Int64(max(0, o.expiresAt - now)))), ("preview", .string(preview(o.session))),
             ("emergency", .bool(state.sessions[o.session]?.emergency ?? false)),
-        ])
+        ] + botOfferMembers(o.session))
     }
 
     /// The newest citizen text of the session, shortened (kept while it waits; else from the history).
@@ -208,7 +209,7 @@ extension BrokerCore: AgentHub {
             newest = max(newest, item.seq)
         }
         if upTo == nil { newest = state.sessions[session]?.messages ?? newest }
-        text += ",\"seq\":\(newest),\"history\":[" + items.joined(separator: ",") + "]}"
+        text += ",\"seq\":\(newest),\"history\":[" + items.joined(separator: ",") + "]" + botAssignedMembers(session) + "}"
         return text
     }
 

@@ -54,6 +54,8 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         case admin(AdminRequest, AdminReply)
         /// A delivery of the outbox ended (BrokerCore+Outbound.swift).
         case outbound(OutboundDone)
+        /// A decision of the FAQ bot (BrokerCore+Bot.swift).
+        case bot(BotOutcome)
     }
 
     let store: LogStore
@@ -103,6 +105,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
     var lastMetricsNanos: UInt64 = 0
     /// The outbox's delivery threads (BrokerCore+Outbound.swift).
     var outbound: [OutboundDispatcher] = []
+    /// The FAQ bot's worker (set before `start`, never changed) and the core's bot state (BrokerCore+Bot.swift).
+    var botService: BotService?
+    var botDesk = BotDesk()
 
     /// Messages counted for /metrics, by channel (indexed like `Channel.allCases`).
     let ingested = Channel.allCases.map {
@@ -235,6 +240,7 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
         }
         if let deadline = router.nextDeadline, deadline <= now { route(.tick, now: now, &out) }
         beginPass(now: now, &out)
+        botPass(now: now, &out)
         for command in taken {
             switch command {
             case let .ingest(envelope, reply):
@@ -275,6 +281,9 @@ final class BrokerCore: Ingestor, BrokerViews, @unchecked Sendable {
                 widgetCommand(link, command, now: now, &out)
             case .outbound(let done):
                 if failure == nil { outboundFinished(done, &out) }
+            case .bot(let outcome):
+                if failure != nil { outcome.job.waiter?.decline(); continue }
+                botOutcome(outcome, now: now, &out)
             }
         }
         endPass(now: now, &out)

@@ -179,6 +179,7 @@ public enum ConfigLoader {
                             readFile: (String) -> [UInt8]?) -> Result<ServerConfig, ConfigError> {
         var problems: [String] = []
         var config = ServerConfig()
+        config.bot = .demo  // the embedded demo defaults: the FAQ bot answers web and WeChat first
 
         // Flags first, only to find --config and catch unknown ones; applied last.
         var flagValues: [(OptionSpec, String)] = []
@@ -270,7 +271,11 @@ public enum ConfigLoader {
                 config.routing = RoutingSettings.parse(value, source: "config file \(path): routing", problems: &problems)
                 continue
             }
-            if key == "rules" || key == "bot" { continue }  // read by their own subsystems
+            if key == "bot" {
+                config.bot = BotSettings.parse(value, source: "config file \(path): bot", problems: &problems)
+                continue
+            }
+            if key == "rules" { continue }  // read by its own subsystem
             guard let spec = options.first(where: { $0.jsonKey == key }) else { problems.append("\(source): unknown key"); continue }
             let text: String
             switch value {

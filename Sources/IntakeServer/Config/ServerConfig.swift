@@ -74,6 +74,9 @@ public struct ServerConfig: Sendable {
     public var tlsContext: TLSContext?
     /// The `routing` section: router timers, session lifecycle, classification rules.
     public var routing = RoutingSettings()
+    /// The `bot` section: the FAQ bot's channels and tunables (off in `ServerConfig()`; the
+    /// demo defaults of `intake serve` turn it on for web and WeChat).
+    public var bot = BotSettings()
 
     public init() {}
 }

@@ -54,6 +54,11 @@ enum Routes {
             AdminHTTP.queues(request, adminToken: adminToken, views: views, responder: responder)
         })
 
+        let botService = (ingestor as? any BotHub)?.botService
+        router.add("POST", "/api/v1/kb/reload", .async { request, responder in
+            BotHTTP.reload(request, adminToken: adminToken, bot: botService, responder: responder)
+        })
+
         let opsFeed = OpsFeed()
         router.add("GET", "/ws/ops", .websocket(.ops) { _ in OpsSession(feed: opsFeed) })
         router.add("GET", "/api/v1/agents", .async { r, responder in

@@ -7,8 +7,9 @@
 // - the store refused it (overloaded, failed) → 503 and no `success`: WeChat retries, and the
 //   dedupe key (FromUserName:MsgId) makes the retry safe;
 // - refused by the adapter (signature, decryption, XML, size) → its status and JSON error.
-// An unknown account is 404. Messages are not answered passively yet (the bot's 5-second
-// answer comes with the FAQ bot's wiring).
+// An unknown account is 404. A message whose session is with the FAQ bot waits up to the
+// account's `replyDeadline` for the bot's answer, sent as the passive reply (encrypted in safe
+// mode); a hand-over or a timeout answers `success` (BotWaiter, docs/PROTOCOL.md "WeChat").
 import IntakeCore
 import IntakeWire
 import IntakeJSON
@@ -44,11 +45,37 @@ enum WeChatHTTP {
             guard let ingestor else {
                 return responder.respond(ClientError.unavailable("the store is not ready").response)
             }
+            let bot = (ingestor as? any BotHub)?.botService
+            let key = inbound.envelope.dedupeKey
+            let waiter: BotWaiter? = bot.flatMap { bot in
+                guard bot.settings.activeChannels.contains(.wechat) else { return nil }
+                let w = BotWaiter(deadlineSeconds: endpoint.account.replyDeadlineSeconds)
+                bot.addWaiter(key, w)
+                return w
+            }
             ingestor.ingest(inbound.envelope) { outcome in
                 switch outcome {
-                case .accepted:
-                    responder.respond(response(WeChatReplier.noReply))
+                case .accepted(_, _, let duplicate):
+                    guard let waiter else { return responder.respond(response(WeChatReplier.noReply)) }
+                    if duplicate {
+                        // A retry: its answer (if any) went with the first attempt or goes by the customer-service API.
+                        _ = bot?.takeWaiter(key)
+                        waiter.decline()
+                    }
+                    waiter.whenDone { text in
+                        guard let text else { return responder.respond(response(WeChatReplier.noReply)) }
+                        do {
+                            responder.respond(response(try inbound.replier.text(text, now: Int64(time(nil)))))
+                        } catch {
+                            Log.warning("wechat: the bot's answer cannot be a passive reply", ["error": .string("\(error)")])
+                            responder.respond(response(WeChatReplier.noReply))
+                        }
+                    }
                 case .failed(let e):
+                    if let waiter {
+                        _ = bot?.takeWaiter(key)
+                        waiter.decline()
+                    }
                     // No `success`: WeChat retries, and the retry is deduplicated.
                     responder.respond(e.response)
                 }

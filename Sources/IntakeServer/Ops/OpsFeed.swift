@@ -51,7 +51,7 @@ public final class OpsFeed: Sendable {
         "intake_messages_ingested_total", "intake_messages_duplicate_total", "intake_wait_seconds", "intake_sessions_open",
         "intake_sessions_assigned", "intake_bot_replies_total", "intake_ready", "intake_store_bytes",
         "intake_store_disk_free_bytes", "intake_store_disk_size_bytes", "intake_assignments_total", "intake_offers_timed_out_total",
-        "intake_connections",
+        "intake_connections", "intake_topic_spike",
     ]
 
     private func build(now: UInt64, _ s: inout State) -> String {
@@ -114,6 +114,10 @@ public final class OpsFeed: Sendable {
             let limit = name == "emergency" ? Self.emergencyWaitAlertSeconds : Self.oldestWaitAlertSeconds
             if q.oldest > limit { alert(name == "emergency" ? "IntakeEmergencyWaiting" : "IntakeOldestWaitHigh", name == "emergency" ? "page" : "warn",
                                         "a citizen has waited \(Int(q.oldest)) s in \(name)") }
+        }
+
+        for v in values("intake_topic_spike").sorted(by: { ($0.labels["topic"] ?? "") < ($1.labels["topic"] ?? "") }) where v.value == 1 {
+            alert("IntakeTopicSpike", "warn", "topic \(v.labels["topic"] ?? "") is rising well above its own baseline")
         }
 
         let queueJSON: [JSON] = queues.sorted { $0.key < $1.key }.map { name, q in
