@@ -168,7 +168,24 @@ public enum ConfigLoader {
             apply(spec, v, source: "--\(spec.flag)", to: &config, environment: environment, problems: &problems)
         }
         if config.http.port != 0 && config.http == config.tcp { problems.append("--http and --tcp must differ") }
-        return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems))
+        return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems.map(oneLine)))
+    }
+
+    /// A problem as one line: control characters from the input (a value with a newline in a
+    /// flag or the file) are written as escapes, so the stderr line and the log stay one line.
+    static func oneLine(_ problem: String) -> String {
+        guard problem.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return problem }
+        var out = ""
+        for u in problem.unicodeScalars {
+            switch u.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F: out += "\\u{" + String(u.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     static func apply(_ spec: OptionSpec, _ raw: String, source: String, to config: inout ServerConfig,
