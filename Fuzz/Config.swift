@@ -22,6 +22,8 @@ private let environment: [String: String] = [
     "WX_AES": "hJqPq3Lw8uVd2Yk9Rz5Tb7Nc4Mf6Gs1Ha0Xe2Wi3UoQ",
     "WX_SECRET": "0123456789abcdef0123456789abcdef",
     "EMPTY": "",
+    // What Ops/samples/config.json names, so the sample (a seed) loads.
+    "INTAKE_ADMIN_TOKEN": "admin-token-0123456789", "CITYAPP_KEY": "cityapp-key-0123456789", "WX_AES_KEY": "hJqPq3Lw8uVd2Yk9Rz5Tb7Nc4Mf6Gs1Ha0Xe2Wi3UoQ",
 ]
 
 private let sampleFile = Array(#"{"http":"127.0.0.1:8080","tcp":"127.0.0.1:7070","apps":[{"account":"app1","key":"env:APP_KEY"}]}"#.utf8)

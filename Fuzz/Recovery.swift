@@ -19,14 +19,15 @@
 // - replay hands out consecutive sequences after the snapshot, ending at `lastSequence`;
 // - the recovered log takes a new record at `lastSequence + 1`, and reopening it finds that
 //   record and nothing to cut;
-// - `intake check --repair` leaves a log with no segment problems, which then opens.
+// - `intake check --repair` leaves a log with no segment problems, which then opens;
+// - whatever happens, every file descriptor opened is closed again.
 import Dispatch
 import Foundation
 import IntakeCore
 import IntakeStore
 import IntakeTelemetry
 
-private let bases: [UInt64] = [1, 2, 0, 4711, 1 << 63, UInt64.max - 1, UInt64.max, 100]
+private let bases: [UInt64] = [1, 2, 0, 4711, 1 << 63, UInt64(Int64.max - 1), UInt64.max, UInt64(Int64.max)]
 private let root = "/dev/shm/intake-fuzz-recovery-\(getpid())"
 private let dir = root + "/data"
 private let options: LogOptions = {
@@ -81,8 +82,14 @@ public func fuzzRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } catch {
         fatalError("cannot prepare \(dir): \(error)")
     }
+    let fdsBefore = openFileCount()
     exercise(files: files)
+    check(openFileCount() == fdsBefore, "file descriptors leaked: \(fdsBefore) open before, \(openFileCount()) after")
     return 0
+}
+
+private func openFileCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
 }
 
 private func exercise(files: [(name: String, bytes: [UInt8])]) {
@@ -142,7 +149,7 @@ private func exercise(files: [(name: String, bytes: [UInt8])]) {
     store.close()
     guard case .success(let seq) = appended else {
         // A log whose sequences are exhausted may refuse; nothing else may.
-        check(report.lastSequence == UInt64.max, "append after recovery failed: \(appended)")
+        check(report.lastSequence == LogFormat.sequences.upperBound, "append after recovery failed: \(appended)")
         return
     }
     check(seq == report.lastSequence &+ 1, "append after recovery got \(seq), expected \(report.lastSequence &+ 1)")
