@@ -10,7 +10,7 @@
 // - every request it accepts is sane and re-serializes: written back as a plain request
 //   (same request line, same fields, the body with a Content-Length) it parses to the same
 //   request; a Content-Length body has exactly that length; the body is within maxBodyBytes.
-import IntakeWire
+@testable import IntakeWire  // HTTPHeaders' byte-level access (the module is built with -enable-testing)
 
 private let smallLimits = HTTPLimits(maxHeaderBytes: 256, maxBodyBytes: 300, maxHeaderCount: 6, maxURIBytes: 64,
                                      maxChunkLineBytes: 24)
@@ -105,13 +105,11 @@ private func checkAccepted(_ r: HTTPRequest, limits: HTTPLimits) {
     }
     if head.target.hasPrefix("/") { check(head.path.hasPrefix("/"), "origin-form target \(head.target) with path \(head.path)") }
 
-    // Written back in the plainest form: same request line and fields (framing fields
-    // replaced by one Content-Length), the decoded body.
+    // Written back in the plainest form: same request line and fields, byte for byte (framing
+    // fields replaced by one Content-Length), the decoded body.
     var out = Array("\(head.method) \(head.target) \(head.version)\r\n".utf8)
-    let framing = ["content-length", "transfer-encoding"]
-    for (name, value) in head.headers where !framing.contains(name.lowercased()) {
-        out += Array("\(name): \(value)\r\n".utf8)
-    }
+    let isFraming = { (h: HTTPHeaders, i: Int) in h.nameEquals(at: i, "content-length") || h.nameEquals(at: i, "transfer-encoding") }
+    head.headers.write(into: &out) { !isFraming(head.headers, $0) }
     if !r.body.isEmpty { out += Array("Content-Length: \(r.body.count)\r\n".utf8) }
     out += Array("\r\n".utf8)
     out += r.body
@@ -134,8 +132,13 @@ private func checkAccepted(_ r: HTTPRequest, limits: HTTPLimits) {
     check(a.keepAlive == b.keepAlive && a.isUpgrade == b.isUpgrade && a.upgradeProtocol == b.upgradeProtocol,
           "connection facts changed after re-serialization: \(show(out, limit: 400))")
     check(again.body == r.body, "body changed after re-serialization")
-    let fields = { (h: HTTPHeaders) in h.filter { !framing.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" } }
-    check(fields(a.headers) == fields(b.headers), "fields changed after re-serialization: \(fields(a.headers)) vs \(fields(b.headers))")
+    // Field bytes, framing fields left out, names lower-cased.
+    let fields = { (h: HTTPHeaders) -> [[UInt8]] in
+        h.fields.indices.filter { !isFraming(h, $0) }.map { i in
+            h.withNameBytes(at: i) { $0.map { $0 | (($0 >= 0x41 && $0 <= 0x5A) ? 0x20 : 0) } } + [0x3A] + h.withValueBytes(at: i) { Array($0) }
+        }
+    }
+    check(fields(a.headers) == fields(b.headers), "fields changed after re-serialization: \(show(out, limit: 400))")
     check(a.queryItems().map { "\($0.0)=\($0.1)" } == b.queryItems().map { "\($0.0)=\($0.1)" }, "query items changed")
 }
 

@@ -54,8 +54,9 @@ public func fuzzRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         content.replaceSubrange(0..<32, with: segmentHeader(base: base))
     }
     var records = fixRecords(&content, base: base, crc: flags & 2 != 0, sequences: flags & 4 != 0)
-    if flags & 8 != 0, records.count >= 2 {
-        // Split after record k; the second segment starts with the next record's sequence.
+    if flags & 8 != 0, records.count >= 2, records[1 + Int(choice) % (records.count - 1)].sequence != base {
+        // Split before record k; the second segment is named by k's sequence (unless that
+        // is the first one's name: one file cannot be two segments).
         let k = 1 + Int(choice) % (records.count - 1)
         let cut = records[k].offset
         let secondBase = records[k].sequence
