@@ -22,4 +22,21 @@ struct ConfigFuzzRegressionTests {
                                #"config file c.json: "logLevel": 'x\ty' is not debug, info, warning or error"#])
         #expect(!f.description.contains("\n") && !f.description.contains("\r"))
     }
+
+    /// fuzz config, crash 2: argv mode, among other flags `--retention 3111…1` (a 3 and 98
+    /// ones): parseDuration gave 3.1e98 seconds and `Int64(seconds)` trapped in the loader. A
+    /// `headerTimeout` of 1e11 s loaded, and trapped only at start-up (`UInt64(s * 1e9)`).
+    /// Every duration is now at most 100 years.
+    @Test func hugeDurationsAreRefusedNotTrappedOn() {
+        let retention = "3" + String(repeating: "1", count: 98)
+        guard case .failure(let e) = load(["--retention", retention]) else { Issue.record("accepted"); return }
+        #expect(e.problems == ["--retention: '\(retention)' is not a duration from 1m to 100 years (e.g. 30d)"])
+        guard case .failure(let f) = load(["--config", "c.json"], file: #"{"headerTimeout": "1e11", "retention": 1e300, "shutdownGrace": "36501d"}"#) else {
+            Issue.record("accepted"); return
+        }
+        #expect(f.problems.count == 3)
+        #expect(ConfigLoader.parseDuration("36500d") == ConfigLoader.maxDurationSeconds)
+        #expect(ConfigLoader.parseDuration("36501d") == nil)
+        #expect((try? load(["--retention", "36500d", "--idle-timeout", "1e9"]).get())?.retentionSeconds == 36_500 * 86_400)
+    }
 }
