@@ -91,7 +91,7 @@ private func history(_ script: [UInt8]) {
     var clock = now
     var messageNumber = 0
     var offerID: UInt64 = 0
-    while !input.isAtEnd && records.count < 2_000 {
+    while !input.isAtEnd && records.count < 400 {
         let a = input.byte(), b = input.byte()
         clock += Int64(b >> 4) * 97_000  // up to ~25 min per step, so waits cross the starvation limit
         let sessions = state.sessions.keys.sorted()
