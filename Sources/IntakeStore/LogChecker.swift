@@ -115,9 +115,11 @@ public enum LogChecker {
                 switch SegmentHeader.decode(bytes) {
                 case .failure(let p): note(0, p.reason); return
                 case .success(let h) where h.base != base: note(0, "header base \(h.base) does not match the file name"); return
+                case .success where !LogFormat.sequences.contains(base): note(8, "base sequence \(base) out of range"); return
                 case .success: break
                 }
-                if let prevEnd, base != prevEnd + 1 { note(0, "segment starts at \(base) but the previous one ends at \(prevEnd)") }
+                // Wrapping: a base out of range (0) was reported above and must not trap here.
+                if let prevEnd, base != prevEnd &+ 1 { note(0, "segment starts at \(base) but the previous one ends at \(prevEnd)") }
                 let scan = SegmentScan.scan(bytes, base: base)
                 seg.records = scan.records
                 seg.firstSequence = scan.firstSequence
@@ -129,7 +131,7 @@ public enum LogChecker {
                     note(LogFormat.segmentHeaderBytes, "sealed segment has no records")
                 }
             }
-            prevEnd = seg.lastSequence ?? (base - 1)
+            prevEnd = seg.lastSequence ?? (base &- 1)
             report.segments.append(seg)
         }
 

@@ -43,6 +43,12 @@ public enum LogFormat {
     /// Prefix of the folders the checker moves damaged data into.
     public static let corruptFolderPrefix = "corrupt-"
 
+    /// Sequence numbers a log may hold: 1 up to 2^63 - 2, so that every sequence and the one
+    /// after it fit an Int64 (log lines, JSON, metrics). 0 means "before the first record". A
+    /// file name, header, record or snapshot outside this range is corruption: no writer gets
+    /// anywhere near 2^63 records.
+    public static let sequences: ClosedRange<UInt64> = 1...UInt64(Int64.max - 1)
+
     /// `00000000000000000001.log` for base sequence 1.
     public static func segmentName(base: UInt64) -> String { padded(base) + segmentSuffix }
 

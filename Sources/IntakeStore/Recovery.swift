@@ -139,6 +139,8 @@ enum Recovery {
                     throw StoreError.corrupt(segment: name, offset: 0, reason: p.reason)
                 case .success(let h) where h.base != base:
                     throw StoreError.corrupt(segment: name, offset: 8, reason: "header base \(h.base) does not match the file name")
+                case .success where !LogFormat.sequences.contains(base):
+                    throw StoreError.corrupt(segment: name, offset: 8, reason: "base sequence \(base) out of range")
                 case .success:
                     break
                 }
@@ -192,6 +194,9 @@ enum Recovery {
             report.records += Int(info.lastSequence.map { $0 - info.base + 1 } ?? 0)
             segments.append(info)
         }
+        // The active segment is open from here on: if recovery still fails, close it.
+        var handedOver = false
+        defer { if !handedOver, let f = activeFile { fs.close(f) } }
         if changed { try fs.fsyncDirectory(dir) }
 
         // Step 9: the snapshot and the log must meet.
@@ -217,6 +222,7 @@ enum Recovery {
                 "lastGoodSequence": .int(Int(logEnd)), "reason": .string(report.truncationReason ?? ""),
             ])
         }
+        handedOver = true
         return RecoveredLog(report: report, segments: segments, activeFile: activeFile, nextSequence: logEnd + 1,
                             snapshotSequences: snapshotSequences, snapshotBytes: snapshotBytes)
     }

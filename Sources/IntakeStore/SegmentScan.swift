@@ -99,6 +99,10 @@ enum SegmentScan {
                 }
             }
             let seq = bytes.loadLE(UInt64.self, at: off + 12)
+            guard LogFormat.sequences.contains(seq) else {
+                r.problem = ScanProblem(offset: off, kind: .continuity, reason: "sequence \(seq) out of range")
+                break
+            }
             guard seq == expected else {
                 r.problem = ScanProblem(offset: off, kind: .continuity, reason: "sequence \(seq) where \(expected) was expected")
                 break

@@ -56,6 +56,7 @@ enum SnapshotCodec {
         guard p.loadLE(UInt32.self, at: hb + n) == crc else { return .failure(.init("checksum mismatch")) }
         let seq = p.loadLE(UInt64.self, at: 8)
         guard seq == expectedSequence else { return .failure(.init("sequence \(seq) does not match the file name")) }
+        guard LogFormat.sequences.contains(seq) else { return .failure(.init("sequence \(seq) out of range")) }
         return .success(SnapshotInfo(sequence: seq, createdAtMillis: Int64(bitPattern: p.loadLE(UInt64.self, at: 16)),
                                      file: file, payload: Array(p[hb..<(hb + n)])))
     }

@@ -158,16 +158,19 @@ extension BrokerState {
         let version = try r.u8()
         guard (1...snapshotVersion).contains(version) else { throw BrokerCodecError("unknown broker snapshot version \(version)") }
         var state = BrokerState(settings: settings)
-        state.messageIDs = IDGenerator(prefix: "m", lastMillis: try r.i64(), counter: try r.u32())
-        state.sessionIDs = IDGenerator(prefix: "s", lastMillis: try r.i64(), counter: try r.u32())
-        state.messageCount = Int(try r.u64())
+        state.messageIDs = try generator("m", &r)
+        state.sessionIDs = try generator("s", &r)
+        state.messageCount = try count(&r, "message count")
 
+        // Counts come from the file: reserve no more than its remaining bytes could hold (a
+        // session takes at least 33 bytes, a dedupe entry 12), so a damaged count is a
+        // truncation error, not a huge allocation.
         let sessionCount = Int(try r.u32())
         guard sessionCount <= raw.count else { throw BrokerCodecError("\(sessionCount) sessions in \(raw.count) bytes") }
         var sessions: [String: BrokerSession] = [:]
-        sessions.reserveCapacity(sessionCount)
+        sessions.reserveCapacity(min(sessionCount, (raw.count - r.offset) / 33))
         var ids: [String] = []
-        ids.reserveCapacity(sessionCount)
+        ids.reserveCapacity(min(sessionCount, (raw.count - r.offset) / 33))
         for _ in 0..<sessionCount {
             let s = try readSession(&r, version: version)
             sessions[s.id] = s
@@ -176,7 +179,7 @@ extension BrokerState {
         let dedupeCount = Int(try r.u32())
         guard dedupeCount <= raw.count else { throw BrokerCodecError("\(dedupeCount) dedupe entries in \(raw.count) bytes") }
         var dedupe: [String: DedupeEntry] = [:]
-        dedupe.reserveCapacity(dedupeCount)
+        dedupe.reserveCapacity(min(dedupeCount, (raw.count - r.offset) / 12))
         for _ in 0..<dedupeCount {
             let key = try r.string(), message = try r.string(), n = try r.u32()
             let session: String
@@ -208,6 +211,8 @@ extension BrokerState {
             for _ in 0..<Int(try r.u32()) {
                 let session = try r.string(), agent = try r.string(), queue = try r.string()
                 let priority = Int(try r.u8()), at = try r.i64()
+                // A requeue puts the session back with this priority: PriorityQueue takes 0...9 only.
+                guard PriorityQueue<String>.priorities.contains(priority) else { throw BrokerCodecError("priority \(priority) out of range") }
                 let assignedAt = version >= 3 ? try r.i64() : 0
                 state.assignments[session] = SessionAssignment(agent: agent, queue: queue, priority: priority, enqueuedAt: at,
                                                                assignedAt: assignedAt)
@@ -261,6 +266,26 @@ extension BrokerState {
         state.queues = queues
         state.reindexOpenSessions()
         return state
+    }
+
+    /// A u64 message count. Counts grow by one per message, so one at 2^62 or beyond cannot
+    /// come from a broker; refusing it keeps `Int(…)` and the next `+= 1` from trapping.
+    private static func count(_ r: inout ByteReader, _ what: String) throws(BrokerCodecError) -> Int {
+        let at = r.offset
+        let n = try r.u64()
+        guard n < 1 << 62 else { throw BrokerCodecError("\(what) \(n) out of range at byte \(at)") }
+        return Int(n)
+    }
+
+    /// An id generator's two parts, within what its ids can hold (10 base-32 digits of time, a
+    /// counter below 2^20): the next id it makes must be writable.
+    private static func generator(_ prefix: Character, _ r: inout ByteReader) throws(BrokerCodecError) -> IDGenerator {
+        let at = r.offset
+        let lastMillis = try r.i64(), counter = try r.u32()
+        guard lastMillis >= 0 && lastMillis < 1 << 50 && counter < IDGenerator.counterLimit else {
+            throw BrokerCodecError("\(prefix) id generator (\(lastMillis), \(counter)) out of range at byte \(at)")
+        }
+        return IDGenerator(prefix: prefix, lastMillis: lastMillis, counter: counter)
     }
 
     // Stable codes, independent of the order of `Channel`'s cases.

@@ -38,7 +38,7 @@ extension OptionSpec {
     /// A positive duration ("30s", "10m", "500ms") stored in seconds.
     static func duration(_ flag: String, _ help: String, _ key: WritableKeyPath<ServerConfig, Double> & Sendable) -> OptionSpec {
         OptionSpec(flag: flag, help: help) { c, v in
-            guard let s = ConfigLoader.parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration" }
+            guard let s = ConfigLoader.parseDuration(v), s > 0 else { return "'\(v)' is not a positive duration of at most 100 years" }
             c[keyPath: key] = s
             return nil
         }
@@ -117,7 +117,7 @@ public enum ConfigLoader {
             c.loops = n; return nil
         },
         OptionSpec(flag: "retention", help: "how long closed sessions stay in the log (e.g. 30d, 12h)") { c, v in
-            guard let s = parseDuration(v), s >= 60 else { return "'\(v)' is not a duration of at least 1m (e.g. 30d)" }
+            guard let s = parseDuration(v), s >= 60 else { return "'\(v)' is not a duration from 1m to 100 years (e.g. 30d)" }
             c.retentionSeconds = Int64(s); return nil
         },
         .size("max-header-bytes", "largest HTTP request head (default 16KiB)", \.maxHeaderBytes, 1024...1 << 20, "from 1KiB to 1MiB"),
@@ -146,7 +146,7 @@ public enum ConfigLoader {
         .size("outbound-buffer-bytes", "pending bytes per connection before it stops being read (default 256KiB)", \.outboundBufferBytes, 4096...1 << 30, "from 4KiB to 1GiB"),
         .duration("slow-consumer-timeout", "a peer that stays over its outbound buffer this long is cut off (default 10s)", \.slowConsumerSeconds),
         OptionSpec(flag: "shutdown-grace", help: "time given to connections to finish on SIGTERM (default 5s)") { c, v in
-            guard let s = parseDuration(v), s >= 0 else { return "'\(v)' is not a duration" }
+            guard let s = parseDuration(v), s >= 0 else { return "'\(v)' is not a duration of at most 100 years" }
             c.shutdownGraceSeconds = s; return nil
         },
         OptionSpec(flag: "log-level", help: "debug | info | warning | error") { c, v in
@@ -230,7 +230,7 @@ public enum ConfigLoader {
             problems.append("--max-open-sessions-per-citizen (\(config.maxOpenSessionsPerCitizen)) must not exceed --max-open-sessions (\(config.maxOpenSessions))")
         }
         loadTLS(&config, readFile: readFile, problems: &problems)
-        return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems))
+        return problems.isEmpty ? .success(config) : .failure(ConfigError(problems: problems.map(oneLine)))
     }
 
     static func apply(_ spec: OptionSpec, _ raw: String, source: String, to config: inout ServerConfig,
@@ -304,6 +304,23 @@ public enum ConfigLoader {
         return out
     }
 
+    /// A problem as one line: control characters from the input (a value with a newline in a
+    /// flag or the file) are written as escapes, so the stderr line and the log stay one line.
+    static func oneLine(_ problem: String) -> String {
+        guard problem.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return problem }
+        var out = ""
+        for u in problem.unicodeScalars {
+            switch u.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F: out += "\\u{" + String(u.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
     /// Both TLS files or neither; both readable; a certificate and the key that belongs to it.
     static func loadTLS(_ config: inout ServerConfig, readFile: (String) -> [UInt8]?, problems: inout [String]) {
         switch (config.tlsCert, config.tlsKey) {
@@ -332,14 +349,22 @@ public enum ConfigLoader {
         }
     }
 
-    /// "30s", "10m", "12h", "30d", "500ms" or plain seconds → seconds.
+    /// The longest duration any option takes: 100 years. The server turns durations into
+    /// nanoseconds in a UInt64 (584 years at most) and retention into milliseconds in an Int64,
+    /// both of which trap when the value does not fit.
+    public static let maxDurationSeconds: Double = 100 * 365 * 86_400
+
+    /// "30s", "10m", "12h", "30d", "500ms" or plain seconds → seconds; nil for anything else,
+    /// a negative duration or one over `maxDurationSeconds`.
     public static func parseDuration(_ s: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        var seconds: Double?
         for (suffix, factor) in units where s.hasSuffix(suffix) {
-            guard let v = Double(s.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
-            return v * factor
+            guard let v = Double(s.dropLast(suffix.count)) else { return nil }
+            seconds = v * factor
+            break
         }
-        guard let v = Double(s), v.isFinite, v >= 0 else { return nil }
+        guard let v = seconds ?? Double(s), v.isFinite, v >= 0, v <= maxDurationSeconds else { return nil }
         return v
     }
 

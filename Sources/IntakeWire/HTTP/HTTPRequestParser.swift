@@ -267,6 +267,10 @@ public struct HTTPRequestParser {
     /// past the empty line's CRLF, or nil when it is not all here yet. Resumes from `scan`
     /// and enforces the line-ending rule and the size, count and URI limits as it goes, so a
     /// peer can never make the parser buffer more than the limits allow.
+    ///
+    /// The error does not depend on how the bytes were cut into reads: where several rules are
+    /// broken, the one a reader fed byte by byte meets first wins (the target limit when it is
+    /// crossed no later than the section limit, then the section limit, then a bare CR or LF).
     private mutating func scanSection(_ p: UnsafeRawBufferPointer, from start: Int, isHead: Bool)
         throws(HTTPParseError) -> Int? {
         let maxLines = limits.maxHeaderCount + (isHead ? 1 : 0)
@@ -277,14 +281,16 @@ public struct HTTPRequestParser {
                 break
             }
             let lf = lfAbsolute - start
-            guard lf > scan.lineStart && p[lfAbsolute - 1] == ASCII.cr else {
-                throw .bad("line not terminated by CRLF")
-            }
-            if lf - 1 == scan.lineStart {
+            let crlf = lf > scan.lineStart && p[lfAbsolute - 1] == ASCII.cr
+            if crlf && lf - 1 == scan.lineStart {
                 return lfAbsolute + 1
             }
-            if isHead && scan.lines == 0 && lf > limits.maxURIBytes { try checkURILength(p, from: start, to: lfAbsolute - 1) }
-            if lf + 1 > limits.maxHeaderBytes { throw headersTooLarge(isHead) }
+            let tooLarge = lf + 1 > limits.maxHeaderBytes
+            if isHead && scan.lines == 0 && lf > limits.maxURIBytes {
+                try checkURILength(p, from: start, to: lfAbsolute, sectionTooLarge: tooLarge)
+            }
+            if tooLarge { throw headersTooLarge(isHead) }
+            guard crlf else { throw .bad("line not terminated by CRLF") }
             scan.lines += 1
             if scan.lines > maxLines { throw tooManyFields(isHead) }
             scan.lineStart = lf + 1
@@ -292,30 +298,44 @@ public struct HTTPRequestParser {
         }
         let partial = available - scan.lineStart
         let mayEndSection = partial == 0 || (partial == 1 && p[start + scan.lineStart] == ASCII.cr)
+        let tooLarge = !mayEndSection && available > limits.maxHeaderBytes
         if isHead && scan.lines == 0 && available > limits.maxURIBytes {
-            try checkURILength(p, from: start, to: p.count)
+            try checkURILength(p, from: start, to: p.count, sectionTooLarge: tooLarge)
         }
-        if !mayEndSection && available > limits.maxHeaderBytes { throw headersTooLarge(isHead) }
+        if tooLarge { throw headersTooLarge(isHead) }
         return nil
     }
 
-    /// Throws 414 when the (possibly partial) request line `p[start..<end]` has a target longer
-    /// than the limit.
-    private func checkURILength(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int) throws(HTTPParseError) {
+    /// Throws 414 when the (possibly partial) request line `p[start..<end]` (without its LF) has
+    /// a target longer than the limit, unless the section limit was crossed first
+    /// (`sectionTooLarge` and the target's limit falls after byte `maxHeaderBytes`). The target
+    /// is measured up to a space, CR or LF, so a prefix of a line never measures longer than
+    /// the whole line.
+    private func checkURILength(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int,
+                                sectionTooLarge: Bool) throws(HTTPParseError) {
         var i = start
         while i < end && p[i] != ASCII.space { i += 1 }
         guard i < end else { return }
         let targetStart = i + 1
+        // The byte that makes the target too long, if it is here and the target runs that far.
+        let crossing = targetStart + limits.maxURIBytes
+        guard crossing < end else { return }
         i = targetStart
-        while i < end && p[i] != ASCII.space { i += 1 }
-        if i - targetStart > limits.maxURIBytes {
-            throw HTTPParseError(.uriTooLong, "request target longer than \(limits.maxURIBytes) bytes")
+        while i <= crossing {
+            let c = p[i]
+            if c == ASCII.space || c == ASCII.cr || c == ASCII.lf { return }
+            i += 1
         }
+        if sectionTooLarge && crossing - start > limits.maxHeaderBytes { return }
+        throw HTTPParseError(.uriTooLong, "request target longer than \(limits.maxURIBytes) bytes")
     }
 
     /// Parses `chunk-size [ chunk-ext ] CRLF` ending with the LF at `lf`; extensions are checked
     /// for forbidden bytes and otherwise ignored.
     private func parseChunkSizeLine(_ p: UnsafeRawBufferPointer, from start: Int, lf: Int) throws(HTTPParseError) -> Int {
+        // The length first, as the partial line met it (`.chunkSize` in `consume`), so the error
+        // does not depend on how the bytes were cut; then the line ending, then the exact limit.
+        if lf - start > limits.maxChunkLineBytes + 1 { throw chunkLineTooLong() }
         guard lf > start && p[lf - 1] == ASCII.cr else { throw .bad("chunk-size line not terminated by CRLF") }
         let end = lf - 1
         if end - start > limits.maxChunkLineBytes { throw chunkLineTooLong() }
