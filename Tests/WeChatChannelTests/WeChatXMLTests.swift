@@ -36,6 +36,20 @@ struct WeChatXMLTests {
         #expect(message.field("Unknown") == nil)
     }
 
+    /// Found by fuzzing (Fuzz/README.md, wechat-xml-cdata-split): dropping a control character
+    /// between "]]" and ">" must not leave a literal "]]>" that ends the CDATA section early.
+    @Test func cdataSplitAfterDroppingControlCharacters() throws {
+        for text in ["]]\u{1}><x/>", "a]]\u{1F}>b", "]\u{2}]>", "]]\u{FFFE}>z"] {
+            var doc = Array("<xml><Content>".utf8)
+            XMLWriter.appendCDATA(text, to: &doc)
+            doc += Array("</Content></xml>".utf8)
+            let root = try XML.parse(doc)
+            let kept = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0xFFFE }))
+            #expect(root.childText("Content") == kept, "\(text.debugDescription)")
+            #expect(root.children.count == 1, "no markup injected")
+        }
+    }
+
     @Test func lineEndsAreNormalised() throws {
         let root = try XML.parse("<xml>\r\n<a><![CDATA[1\r\n2\r3]]></a><b>x&#13;y</b></xml>")
         #expect(root.childText("a") == "1\n2\n3")

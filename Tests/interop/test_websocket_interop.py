@@ -123,3 +123,9 @@ def test_agent_hello_with_the_demo_directory(broker):
                 await asyncio.wait_for(ws.recv(), 10)
             assert info.value.rcvd.code == 1008
     run(go())
+    # the refusal is counted
+    import urllib.request
+    with urllib.request.urlopen(f"http://{broker.http}/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    count = [l for l in metrics.splitlines() if l.startswith("intake_auth_failures_total")]
+    assert count and float(count[0].split()[-1]) >= 1, count

@@ -50,18 +50,27 @@ public struct XMLWriter: Sendable {
     /// Appends `<![CDATA[value]]>`, splitting `]]>` and dropping characters XML cannot carry.
     public static func appendCDATA(_ value: String, to out: inout [UInt8]) {
         out.append(contentsOf: "<![CDATA[".utf8)
-        let v = Array(value.utf8)
+        // First drop what XML cannot carry, then split "]]>" in what is left: the other order
+        // let "]]\u{1}>" become a literal "]]>" that ended the section early (found by fuzzing).
+        let all = Array(value.utf8)
+        var v: [UInt8] = []
+        v.reserveCapacity(all.count)
         var k = 0
+        while k < all.count {
+            let c = all[k]
+            if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { k += 1; continue }
+            if c == 0xEF, k + 2 < all.count, all[k + 1] == 0xBF, all[k + 2] == 0xBE || all[k + 2] == 0xBF { k += 3; continue }
+            v.append(c)
+            k += 1
+        }
+        k = 0
         while k < v.count {
-            let c = v[k]
-            if c == UInt8(ascii: "]"), k + 2 < v.count, v[k + 1] == UInt8(ascii: "]"), v[k + 2] == UInt8(ascii: ">") {
+            if v[k] == UInt8(ascii: "]"), k + 2 < v.count, v[k + 1] == UInt8(ascii: "]"), v[k + 2] == UInt8(ascii: ">") {
                 out.append(contentsOf: "]]]]><![CDATA[>".utf8)
                 k += 3
                 continue
             }
-            if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { k += 1; continue }
-            if c == 0xEF, k + 2 < v.count, v[k + 1] == 0xBF, v[k + 2] == 0xBE || v[k + 2] == 0xBF { k += 3; continue }
-            out.append(c)
+            out.append(v[k])
             k += 1
         }
         out.append(contentsOf: "]]>".utf8)

@@ -295,9 +295,11 @@ extension BrokerCore: AgentHub {
         switch authenticate(token, now: now) {
         case .success(let p): profile = p
         case .failure(.expired):
+            authFailures.increment()
             return link.sendError("token_expired", "the signed token has expired; get a new one",
                                   closeCode: WebSocketCloseCode.policyViolation)
         case .failure(.invalid):
+            authFailures.increment()
             return link.sendError("unauthorized", "unknown token", closeCode: WebSocketCloseCode.policyViolation)
         }
         if let old = links[profile.id] {
