@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "IntakeServer", dependencies: [
             "IntakeCore", "IntakeStore", "IntakeWire", "IntakeNet", "IntakeTelemetry",
             "IntakeCrypto", "IntakeJSON", "WebChannel", "WeChatChannel", "CIntakeLinux", "AppChannel", "PhoneChannel", "FAQBot",
-        ], resources: [.copy("Resources/ops")]),
+        ], resources: [.copy("Resources/ops"), .copy("Resources/agent")]),
         .executableTarget(name: "intake", dependencies: ["IntakeServer"]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeWire", "IntakeNet", "IntakeJSON", "IntakeCrypto", "IntakeStore", "CIntakeLinux", "FAQBot", "COpenSSL",

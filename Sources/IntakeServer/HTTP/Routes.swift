@@ -85,6 +85,15 @@ enum Routes {
             Log.warning("operations page files not found; /ops/ is not served", ["root": .string(OpsAssets.directory ?? "(none)")])
         }
 
+        if let root = OpsAssets.agentConsoleDirectory, let files = StaticFiles(root: root, urlPrefix: "/agent/") {
+            router.add("GET", "/agent/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })
+            router.add("GET", "/agent", .sync { _ in
+                var r = HTTPResponse(status: .movedPermanently)
+                r.headers.add(name: "Location", value: "/agent/")
+                return r
+            })
+        }
+
         let widgetRoot = config.webRoot.map { $0 + "/widget" } ?? WebAssets.widgetDirectory
         if let root = widgetRoot, let files = StaticFiles(root: root, urlPrefix: "/widget/") {
             router.add("GET", "/widget/*", .sync { req in files.response(path: req.head.path, ifNoneMatch: req.head.headers["If-None-Match"]) })

@@ -4,4 +4,6 @@ import Foundation
 
 enum OpsAssets {
     static var directory: String? { Bundle.module.resourceURL?.appendingPathComponent("ops").path }
+    /// The demo agent console (/agent/).
+    static var agentConsoleDirectory: String? { Bundle.module.resourceURL?.appendingPathComponent("agent").path }
 }
