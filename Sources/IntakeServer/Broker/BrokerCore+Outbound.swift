@@ -59,8 +59,17 @@ extension BrokerCore {
 
     /// The inbox command of `finishOutbound`.
     func outboundFinished(_ done: OutboundDone, _ out: inout Outbox) {
-        guard state.outbound[done.id] != nil else { return }
+        guard let item = state.outbound[done.id] else { return }
         record(.outboundDone(done), &out)
+        // A reply that will never arrive: the agent holding the session is told why.
+        if done.result != .delivered, let holder = state.assignments[item.session]?.agent, let link = links[holder] {
+            let code = done.result == .outsideWindow ? "outside_48h" : "not_delivered"
+            let why = done.result == .outsideWindow
+                ? "the citizen last wrote more than 48 hours ago (or unfollowed): WeChat refuses replies now; reply \(done.id) was not delivered"
+                : "reply \(done.id) could not be delivered (\(done.result.rawValue))"
+            out.frames.append((link, frame([("type", "error"), ("code", .string(code)), ("message", .string(why)),
+                                             ("session", .string(item.session)), ("id", .string(done.id))])))
+        }
     }
 }
 
