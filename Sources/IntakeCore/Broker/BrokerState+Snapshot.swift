@@ -137,7 +137,8 @@ extension BrokerState {
         let id = try r.string()
         let channel = try channel(code: try r.u8())
         var s = BrokerSession(id: id, channel: channel, account: try r.string(), citizen: try r.string(),
-                              openedAt: try r.i64(), messages: Int(try r.u64()), lastMessage: try r.string())
+                              openedAt: try r.i64(), messages: try count(&r, "message count of session \(id)"),
+                              lastMessage: try r.string())
         if version >= 3 {
             s.requirements = try r.requirements()
             s.replies = Int(clamping: try r.u64())
