@@ -42,9 +42,15 @@ enum AgentDirectoryFile {
         }
     }
 
-    /// Ops/samples/agents.json in the working directory, or above the executable or this
-    /// source file (a build tree inside the repo), like the widget's files are found beside the binary.
-    static func findSample() -> String? {
+    /// Ops/samples/agents.json, found as `RepoFile.find` finds the repo's sample files.
+    static func findSample() -> String? { RepoFile.find(samplePath) }
+}
+
+/// The repo's sample files (Ops/samples/…) for `intake serve` with its embedded defaults: looked
+/// for in the working directory, then above the executable, then above this source file (a build
+/// tree inside the repo), up to 8 levels each — as the widget's files are found beside the binary.
+enum RepoFile {
+    static func find(_ relativePath: String) -> String? {
         var starts = [FileManager.default.currentDirectoryPath]
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             starts.append((exe as NSString).deletingLastPathComponent)
@@ -53,7 +59,7 @@ enum AgentDirectoryFile {
         for start in starts {
             var dir = start
             for _ in 0..<8 {
-                let candidate = dir + "/" + samplePath
+                let candidate = dir + "/" + relativePath
                 if FileManager.default.fileExists(atPath: candidate) { return candidate }
                 let up = (dir as NSString).deletingLastPathComponent
                 if up == dir { break }

@@ -84,24 +84,8 @@ final class BotService: Sendable {
         }
     }
 
-    static func findSample() -> String? {
-        var starts = [FileManager.default.currentDirectoryPath]
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append((exe as NSString).deletingLastPathComponent)
-        }
-        starts.append((#filePath as NSString).deletingLastPathComponent)
-        for start in starts {
-            var dir = start
-            for _ in 0..<8 {
-                let candidate = dir + "/" + samplePath
-                if FileManager.default.fileExists(atPath: candidate) { return candidate }
-                let up = (dir as NSString).deletingLastPathComponent
-                if up == dir { break }
-                dir = up
-            }
-        }
-        return nil
-    }
+    /// The repo's sample knowledge base (`RepoFile.find`).
+    static func findSample() -> String? { RepoFile.find(samplePath) }
 
     /// The knowledge base in use.
     var knowledgeBase: KnowledgeBase { bot.withLock { $0.matcher.knowledgeBase } }
